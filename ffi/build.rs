@@ -1,0 +1,34 @@
+//! Generates the raw bindings with bindgen and links libsgutils2.
+use std::env;
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-changed=wrapper.h");
+    println!("cargo:rustc-link-lib=dylib=sgutils2");
+    let bindings = bindgen::Builder::default()
+        .header("wrapper.h")
+        // The sg v3 interface.
+        .allowlist_type("sg_io_hdr")
+        .allowlist_var("SG_.*")
+        // Kernel block-layer PR ioctls.
+        .allowlist_type("pr_.*")
+        .allowlist_var("PR_.*")
+        .allowlist_var("IOC_PR_.*")
+        // sg_lib text helpers: sense keys, ASC/ASCQ, PDT names, TransportIDs.
+        .allowlist_function("sg_get_sense_key_str")
+        .allowlist_function("sg_get_asc_ascq_str")
+        .allowlist_function("sg_get_pdt_str")
+        .allowlist_function("sg_decode_transportid_str")
+        .allowlist_function("sg_get_category_sense_str")
+        .allowlist_function("sg_lib_version")
+        .allowlist_var("SG_LIB_.*")
+        .derive_default(true)
+        .layout_tests(true)
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+        .generate()
+        .expect("bindgen failed on wrapper.h (are libclang-dev and libsgutils2-dev installed?)");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    bindings
+        .write_to_file(out.join("bindings.rs"))
+        .expect("cannot write bindings.rs");
+}

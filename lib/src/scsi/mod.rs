@@ -1,0 +1,10 @@
+//! SCSI commands through the Linux SG_IO interface (sg v3, `<scsi/sg.h>`).
+//!
+//! Decoders take byte slices and never touch a device, so saved responses can
+//! be decoded offline; the [`transport::Transport`] trait is the only path to
+//! a device, and [`sgio`] is its one implementation over a real fd.
+
+pub mod cdb;
+pub mod error;
+pub mod sense;
+pub mod transport;

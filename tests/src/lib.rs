@@ -1,0 +1,1 @@
+//! Harness for fencekit's end-to-end tests.
