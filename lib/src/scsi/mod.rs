@@ -2,9 +2,10 @@
 //!
 //! Decoders take byte slices and never touch a device, so saved responses can
 //! be decoded offline; the [`transport::Transport`] trait is the only path to
-//! a device, and [`sgio`] is its one implementation over a real fd.
+//! a device, and `sgio` is its one implementation over a real fd.
 
 pub mod cdb;
 pub mod error;
 pub mod sense;
+pub mod sglib;
 pub mod transport;

@@ -1,0 +1,178 @@
+//! Safe wrappers over libsgutils2's text tables (`sg_lib.h`).
+//!
+//! fencekit's messages use sg3_utils' own words for sense keys, ASC/ASCQ
+//! codes, peripheral device types and TransportIDs, so that what an
+//! administrator reads matches `sg_persist` and `sg_inq` exactly. Every
+//! function here writes into a buffer that this module owns and copies the
+//! NUL-terminated result out; none keeps a pointer.
+#![allow(unsafe_code)]
+
+use std::ffi::{c_char, c_int, CStr};
+
+use fencekit_sys as sys;
+
+/// Size of the buffers handed to sg_lib; its longest strings (a decoded
+/// TransportID with a long iSCSI name) fit easily.
+const BUF: usize = 1024;
+
+/// Converts the NUL-terminated contents of `buf` to a `String`.
+fn from_buf(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// Converts a static string returned by sg_lib (or NULL) to a `String`.
+fn from_static(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: sg_lib returns pointers into its own static, NUL-terminated
+    // string tables; they live for the whole program and are never written.
+    Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+/// sg3_utils' name of a sense key ("Unit Attention", "Illegal Request", ...).
+pub fn sense_key_str(key: u8) -> String {
+    let mut buf = [0u8; BUF];
+    // SAFETY: `buf` is writable for BUF bytes and BUF is the length passed;
+    // sg_lib writes at most that many bytes, NUL included.
+    unsafe { sys::sg_get_sense_key_str(c_int::from(key), BUF as c_int, buf.as_mut_ptr().cast()) };
+    from_buf(&buf)
+}
+
+/// sg3_utils' text of an additional sense code and qualifier, as sg_lib
+/// prints it ("Additional sense: Registrations preempted").
+pub fn asc_ascq_str(asc: u8, ascq: u8) -> String {
+    let mut buf = [0u8; BUF];
+    // SAFETY: as in `sense_key_str`: the buffer and its length match.
+    unsafe {
+        sys::sg_get_asc_ascq_str(
+            c_int::from(asc),
+            c_int::from(ascq),
+            BUF as c_int,
+            buf.as_mut_ptr().cast(),
+        )
+    };
+    from_buf(&buf)
+}
+
+/// sg3_utils' name of a peripheral device type ("disk", "tape", ...).
+pub fn pdt_str(pdt: u8) -> String {
+    let mut buf = [0u8; BUF];
+    // SAFETY: as in `sense_key_str`: the buffer and its length match.
+    unsafe { sys::sg_get_pdt_str(c_int::from(pdt), BUF as c_int, buf.as_mut_ptr().cast()) };
+    from_buf(&buf)
+}
+
+/// sg3_utils' name of a transport protocol identifier.
+pub fn trans_proto_str(proto: u8) -> String {
+    let mut buf = [0u8; BUF];
+    // SAFETY: as in `sense_key_str`: the buffer and its length match.
+    unsafe {
+        sys::sg_get_trans_proto_str(c_int::from(proto), BUF as c_int, buf.as_mut_ptr().cast())
+    };
+    from_buf(&buf)
+}
+
+/// sg3_utils' text for an exit status / result category
+/// (`sg_get_category_sense_str`), e.g. "Reservation conflict" for 24.
+pub fn category_str(category: u8, verbose: bool) -> String {
+    let mut buf = [0u8; BUF];
+    // SAFETY: as in `sense_key_str`: the buffer and its length match. The
+    // returned pointer is `buf` itself (or a static string), and is not kept.
+    unsafe {
+        sys::sg_get_category_sense_str(
+            c_int::from(category),
+            BUF as c_int,
+            buf.as_mut_ptr().cast(),
+            c_int::from(verbose),
+        )
+    };
+    from_buf(&buf)
+}
+
+/// Decodes one or more TransportIDs the way sg3_utils prints them, each line
+/// prefixed with `leadin` (`sg_decode_transportid_str`).
+pub fn decode_transport_ids(leadin: &str, tids: &[u8], only_one: bool) -> String {
+    let mut lead = leadin.as_bytes().to_vec();
+    lead.retain(|&b| b != 0);
+    lead.push(0);
+    // sg_lib's prototype takes a mutable pointer but only reads: decode a
+    // private copy so the caller's bytes are never at risk.
+    // Some decoders read a whole fixed-size (24-byte) TransportID even when
+    // fewer bytes are given: pad the copy with zeros beyond `len`.
+    let Ok(len) = c_int::try_from(tids.len()) else {
+        return String::new();
+    };
+    let mut copy = tids.to_vec();
+    copy.resize(tids.len() + 256, 0);
+    let mut buf = vec![0u8; 8 * BUF];
+    let blen = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
+    // SAFETY: `lead` is NUL-terminated and lives across the call; `copy`
+    // holds exactly `len` readable bytes; `buf` is writable for `blen` bytes.
+    // sg_lib bounds every read by `len` and every write by `blen`.
+    unsafe {
+        sys::sg_decode_transportid_str(
+            lead.as_ptr().cast(),
+            copy.as_mut_ptr(),
+            len,
+            only_one,
+            blen,
+            buf.as_mut_ptr().cast(),
+        )
+    };
+    from_buf(&buf)
+}
+
+/// sg3_utils' name of a designator type (VPD page 0x83), if defined.
+pub fn desig_type_str(t: u8) -> Option<String> {
+    // SAFETY: a table lookup that takes any int and returns a static string
+    // or NULL.
+    from_static(unsafe { sys::sg_get_desig_type_str(c_int::from(t)) })
+}
+
+/// sg3_utils' name of a designator code set, if defined.
+pub fn desig_code_set_str(c: u8) -> Option<String> {
+    // SAFETY: a table lookup that returns a static string or NULL.
+    from_static(unsafe { sys::sg_get_desig_code_set_str(c_int::from(c)) })
+}
+
+/// sg3_utils' name of a designator association, if defined.
+pub fn desig_assoc_str(a: u8) -> Option<String> {
+    // SAFETY: a table lookup that returns a static string or NULL.
+    from_static(unsafe { sys::sg_get_desig_assoc_str(c_int::from(a)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sense_texts_are_sg3_utils_words() {
+        assert_eq!(sense_key_str(6), "Unit Attention");
+        assert_eq!(sense_key_str(5), "Illegal Request");
+        assert_eq!(
+            asc_ascq_str(0x2a, 0x05),
+            "Additional sense: Registrations preempted"
+        );
+        assert_eq!(
+            asc_ascq_str(0x24, 0x00),
+            "Additional sense: Invalid field in cdb"
+        );
+        assert_eq!(pdt_str(0), "disk");
+        assert_eq!(category_str(24, false), "Reservation conflict");
+    }
+
+    #[test]
+    fn transport_id_decoding_handles_iscsi_and_garbage() {
+        // iSCSI TransportID, format 0: protocol 5, length 0x0c, name.
+        let mut tid = vec![0x05, 0x00, 0x00, 0x0c];
+        tid.extend_from_slice(b"iqn.2024-01\0");
+        let s = decode_transport_ids("      ", &tid, true);
+        assert!(s.contains("iqn.2024-01"), "{s}");
+        // Short and odd inputs must not crash sg_lib.
+        let _ = decode_transport_ids("", &[], true);
+        let _ = decode_transport_ids("", &[0xff; 3], false);
+        assert_eq!(desig_type_str(3).as_deref(), Some("NAA"));
+    }
+}
