@@ -4,8 +4,12 @@
 //! be decoded offline; the [`transport::Transport`] trait is the only path to
 //! a device, and `sgio` is its one implementation over a real fd.
 
+pub mod capacity;
 pub mod cdb;
 pub mod error;
+pub mod inquiry;
 pub mod sense;
+pub mod sgio;
 pub mod sglib;
 pub mod transport;
+pub mod vpd;
