@@ -3,9 +3,12 @@
 //! All domain logic lives here, organised by concern:
 //! - [`scsi`]: CDBs, sense, INQUIRY/VPD, persistent reservations, and the
 //!   SG_IO transport (the one place with ioctl code).
+//! - [`devset`]: what a device name stands for: one device, or a multipath
+//!   map and its paths.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
 #![deny(unsafe_code)]
 
+pub mod devset;
 pub mod scsi;

@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod cdb;
+pub mod device;
 pub mod error;
 pub mod inquiry;
 pub mod sense;
