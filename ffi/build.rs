@@ -24,6 +24,7 @@ fn main() {
         .allowlist_function("sg_get_desig_type_str")
         .allowlist_function("sg_get_desig_code_set_str")
         .allowlist_function("sg_get_desig_assoc_str")
+        .allowlist_function("sg_exit2str")
         .allowlist_function("sg_lib_version")
         .allowlist_var("SG_LIB_.*")
         .derive_default(true)

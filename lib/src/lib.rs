@@ -3,6 +3,7 @@
 //! All domain logic lives here, organised by concern:
 //! - [`scsi`]: CDBs, sense, INQUIRY/VPD, persistent reservations, and the
 //!   SG_IO transport (the one place with ioctl code).
+//! - [`compat`]: the command lines and output of sg3_utils' tools.
 //! - [`devset`]: what a device name stands for: one device, or a multipath
 //!   map and its paths.
 //!
@@ -10,5 +11,6 @@
 //! render the result and map errors to exit codes.
 #![deny(unsafe_code)]
 
+pub mod compat;
 pub mod devset;
 pub mod scsi;

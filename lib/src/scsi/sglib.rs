@@ -91,6 +91,26 @@ pub fn category_str(category: u8, verbose: bool) -> String {
     from_buf(&buf)
 }
 
+/// sg3_utils' short text for an exit status (`sg_exit2str`), e.g.
+/// "Reservation conflict" for 24, or the OS error text for 51..96. None for
+/// 0 and for statuses sg_lib has no text for.
+pub fn exit_str(status: u8, longer: bool) -> Option<String> {
+    if status == 0 {
+        return None;
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: `buf` is writable for its full length, which is what is passed.
+    let ok = unsafe {
+        sys::sg_exit2str(
+            c_int::from(status),
+            longer,
+            buf.len() as c_int,
+            buf.as_mut_ptr().cast(),
+        )
+    };
+    ok.then(|| from_buf(&buf))
+}
+
 /// Decodes one or more TransportIDs the way sg3_utils prints them, each line
 /// prefixed with `leadin` (`sg_decode_transportid_str`).
 pub fn decode_transport_ids(leadin: &str, tids: &[u8], only_one: bool) -> String {
@@ -161,6 +181,12 @@ mod tests {
         );
         assert_eq!(pdt_str(0), "disk");
         assert_eq!(category_str(24, false), "Reservation conflict");
+        assert_eq!(exit_str(24, false).as_deref(), Some("Reservation conflict"));
+        assert_eq!(
+            exit_str(52, false).as_deref(),
+            Some("No such file or directory")
+        );
+        assert_eq!(exit_str(0, false), None);
     }
 
     #[test]
