@@ -235,6 +235,27 @@ pub fn resolve(device: &Path, roots: &Roots) -> Result<Target, DevSetError> {
     })
 }
 
+/// Runs `f` on every item on its own thread and returns the results in the
+/// order of `items`. Used to work many devices at once: a slow or hung
+/// device delays only its own result (each command still has its timeout).
+pub fn par_map<I, T, F>(items: &[I], f: F) -> Vec<T>
+where
+    I: Sync,
+    T: Send,
+    F: Fn(&I) -> T + Sync,
+{
+    if items.len() <= 1 {
+        return items.iter().map(&f).collect();
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.iter().map(|i| s.spawn(|| f(i))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,6 +363,16 @@ mod tests {
                 node: r.dev.join("dm-2")
             }
         );
+    }
+
+    #[test]
+    fn par_map_keeps_order() {
+        let v: Vec<u32> = (0..50).collect();
+        let out = par_map(&v, |x| {
+            std::thread::sleep(std::time::Duration::from_millis(u64::from(50 - x) % 7));
+            x * 2
+        });
+        assert_eq!(out, (0..50).map(|x| x * 2).collect::<Vec<_>>());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`compat`]: the command lines and output of sg3_utils' tools.
 //! - [`devset`]: what a device name stands for: one device, or a multipath
 //!   map and its paths.
+//! - [`prset`]: persistent-reservation work over many devices and paths.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
@@ -13,4 +14,5 @@
 
 pub mod compat;
 pub mod devset;
+pub mod prset;
 pub mod scsi;

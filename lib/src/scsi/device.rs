@@ -15,7 +15,7 @@ use super::inquiry::StandardInquiry;
 use super::transport::{Completion, Data, Request, RetryPolicy, Transport, DEFAULT_TIMEOUT};
 use super::vpd;
 
-/// Allocation length sg_persist uses for PR IN by default.
+/// Allocation length sg_persist uses for PR IN by default (MX_ALLOC_LEN).
 pub const PR_IN_DEFAULT_ALLOC: u16 = 8192;
 
 /// A device and the policies its commands run under.
@@ -170,40 +170,6 @@ impl<T: Transport> Device<T> {
         Capacity::decode(&raw).map_err(|e| self.malformed(&name, e))
     }
 
-    /// PERSISTENT RESERVE IN with service action `sa`, starting with `alloc`
-    /// bytes and fetching again when the response's ADDITIONAL LENGTH says
-    /// the device has more (READ KEYS, READ RESERVATION, READ FULL STATUS
-    /// carry it at bytes 4-7; REPORT CAPABILITIES at bytes 0-1).
-    pub fn persistent_reserve_in(
-        &self,
-        sa: u8,
-        name: &CommandName,
-        alloc: u16,
-    ) -> Result<Vec<u8>, ScsiError> {
-        let mut alloc = alloc.max(8);
-        loop {
-            let buf = self.data_in(
-                name,
-                &cdb::persistent_reserve_in(sa, alloc),
-                usize::from(alloc),
-            )?;
-            let needed = if sa == 2 {
-                None
-            } else if buf.len() >= 8 {
-                let add = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
-                usize::try_from(add).ok().and_then(|a| a.checked_add(8))
-            } else {
-                None
-            };
-            match needed {
-                Some(n) if n > usize::from(alloc) && alloc < u16::MAX => {
-                    alloc = u16::try_from(n).unwrap_or(u16::MAX);
-                }
-                _ => return Ok(buf),
-            }
-        }
-    }
-
     /// PERSISTENT RESERVE OUT with service action `sa`, scope, type and the
     /// parameter list.
     pub fn persistent_reserve_out(
@@ -240,6 +206,7 @@ pub(crate) mod tests {
     pub(crate) struct Scripted {
         pub answers: Mutex<VecDeque<(Completion, Vec<u8>)>>,
         pub cdbs: Mutex<Vec<Vec<u8>>>,
+        pub data_out: Mutex<Vec<Vec<u8>>>,
     }
 
     impl Scripted {
@@ -263,10 +230,14 @@ pub(crate) mod tests {
                 .unwrap()
                 .pop_front()
                 .expect("script ran out");
-            if let Data::In(buf) = r.data {
-                let n = data.len().min(buf.len());
-                buf[..n].copy_from_slice(&data[..n]);
-                c.resid = i32::try_from(buf.len() - n).unwrap();
+            match r.data {
+                Data::In(buf) => {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    c.resid = i32::try_from(buf.len() - n).unwrap();
+                }
+                Data::Out(buf) => self.data_out.lock().unwrap().push(buf.to_vec()),
+                Data::None => {}
             }
             Ok(c)
         }
@@ -294,26 +265,6 @@ pub(crate) mod tests {
         let e = d.test_unit_ready().unwrap_err();
         assert!(e.is_unit_attention());
         assert_eq!(e.sense().unwrap().asc, 0x29);
-    }
-
-    #[test]
-    fn pr_in_refetches_when_the_device_has_more() {
-        // 2000 keys = 16000 bytes of keys: more than the first 8192.
-        let mut full = vec![0, 0, 0, 7];
-        full.extend_from_slice(&16000u32.to_be_bytes());
-        full.extend((0..16000u32).map(|i| (i % 251) as u8));
-        let t = Scripted::new(vec![
-            (Completion::default(), full.clone()),
-            (Completion::default(), full.clone()),
-        ]);
-        let d = Device::new(t);
-        let got = d
-            .persistent_reserve_in(0, &"PR IN".into(), PR_IN_DEFAULT_ALLOC)
-            .unwrap();
-        assert_eq!(got, full);
-        let cdbs = d.transport().cdbs.lock().unwrap();
-        assert_eq!(cdbs.len(), 2);
-        assert_eq!(u16::from_be_bytes([cdbs[1][7], cdbs[1][8]]), 16008);
     }
 
     #[test]
