@@ -9,3 +9,4 @@ pub mod error;
 pub mod sense;
 pub mod sglib;
 pub mod transport;
+pub mod transport_id;
