@@ -6,6 +6,7 @@
 
 pub mod cdb;
 pub mod error;
+pub mod pr;
 pub mod sense;
 pub mod sglib;
 pub mod transport;
