@@ -116,13 +116,19 @@ impl<T> DeviceOutcome<T> {
 
     /// Paths that failed, with their errors.
     pub fn failed_paths(&self) -> impl Iterator<Item = (&Path, &ScsiError)> {
-        self.paths.iter().filter_map(|p| p.result.as_ref().err().map(|e| (p.path.as_path(), e)))
+        self.paths
+            .iter()
+            .filter_map(|p| p.result.as_ref().err().map(|e| (p.path.as_path(), e)))
     }
 }
 
 /// Opens one node as a device with the options' policies.
 pub fn open(path: &Path, opts: &Options) -> Result<Device<SgIo>, ScsiError> {
-    let mode = if opts.readonly { OpenMode::ReadOnly } else { OpenMode::ReadWrite };
+    let mode = if opts.readonly {
+        OpenMode::ReadOnly
+    } else {
+        OpenMode::ReadWrite
+    };
     let mut d = Device::new(SgIo::open(path, mode)?);
     d.timeout = opts.timeout;
     d.retry = opts.retry;
@@ -134,7 +140,10 @@ pub fn open(path: &Path, opts: &Options) -> Result<Device<SgIo>, ScsiError> {
 pub fn is_path_failure(e: &ScsiError) -> bool {
     matches!(
         e,
-        ScsiError::Open { .. } | ScsiError::Os { .. } | ScsiError::Timeout { .. } | ScsiError::Transport { .. }
+        ScsiError::Open { .. }
+            | ScsiError::Os { .. }
+            | ScsiError::Timeout { .. }
+            | ScsiError::Transport { .. }
     )
 }
 
@@ -147,14 +156,19 @@ where
     let target = if opts.multipath {
         devset::resolve(Path::new(device), &opts.roots)
     } else {
-        Ok(Target::Single { node: PathBuf::from(device) })
+        Ok(Target::Single {
+            node: PathBuf::from(device),
+        })
     };
     let nodes = match (&target, scope) {
         (Err(_), _) => Vec::new(),
         (Ok(t), Scope::AllPaths) => t.all_nodes(),
         (Ok(t), Scope::OnePath) => t.read_order(),
     };
-    let attempt = |node: &PathBuf| PathOutcome { path: node.clone(), result: open(node, opts).and_then(|d| f(&d)) };
+    let attempt = |node: &PathBuf| PathOutcome {
+        path: node.clone(),
+        result: open(node, opts).and_then(|d| f(&d)),
+    };
     let paths = match scope {
         Scope::AllPaths => devset::par_map(&nodes, attempt),
         Scope::OnePath => {
@@ -170,7 +184,11 @@ where
             v
         }
     };
-    DeviceOutcome { device: device.to_string(), target, paths }
+    DeviceOutcome {
+        device: device.to_string(),
+        target,
+        paths,
+    }
 }
 
 /// Runs `f` on every device name, all devices in parallel, results in the
@@ -215,8 +233,13 @@ mod tests {
 
     #[test]
     fn missing_devices_fail_without_panicking_and_keep_order() {
-        let devs = vec!["/dev/fencekit-none-a".to_string(), "/dev/fencekit-none-b".to_string()];
-        let out = run(&devs, Scope::AllPaths, &Options::default(), |d| d.test_unit_ready());
+        let devs = vec![
+            "/dev/fencekit-none-a".to_string(),
+            "/dev/fencekit-none-b".to_string(),
+        ];
+        let out = run(&devs, Scope::AllPaths, &Options::default(), |d| {
+            d.test_unit_ready()
+        });
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].device, "/dev/fencekit-none-b");
         assert!(out.iter().all(|o| o.target.is_err() && !o.succeeded(true)));
@@ -227,8 +250,16 @@ mod tests {
         // A regular file opens but rejects SG_IO (an OS error): a path
         // failure. Without multipath expansion each name is its own path.
         let f = tempfile::NamedTempFile::new().unwrap();
-        let opts = Options { multipath: false, ..Default::default() };
-        let o = run_one(&f.path().display().to_string(), Scope::OnePath, &opts, &|d| d.test_unit_ready());
+        let opts = Options {
+            multipath: false,
+            ..Default::default()
+        };
+        let o = run_one(
+            &f.path().display().to_string(),
+            Scope::OnePath,
+            &opts,
+            &|d| d.test_unit_ready(),
+        );
         assert_eq!(o.paths.len(), 1);
         assert!(is_path_failure(o.paths[0].result.as_ref().unwrap_err()));
         assert!(o.deciding_error(false).is_some());

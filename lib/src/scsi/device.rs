@@ -214,6 +214,7 @@ pub(crate) mod tests {
             Scripted {
                 answers: Mutex::new(answers.into()),
                 cdbs: Mutex::new(Vec::new()),
+                data_out: Mutex::new(Vec::new()),
             }
         }
     }

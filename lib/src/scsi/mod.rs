@@ -2,15 +2,18 @@
 //!
 //! Decoders take byte slices and never touch a device, so saved responses can
 //! be decoded offline; the [`transport::Transport`] trait is the only path to
-//! a device, and `sgio` is its one implementation over a real fd.
+//! a device, and [`sgio`] is its one implementation over a real fd.
 
 pub mod capacity;
 pub mod cdb;
 pub mod device;
 pub mod error;
 pub mod inquiry;
+pub mod pr;
+pub mod pr_device;
 pub mod sense;
 pub mod sgio;
 pub mod sglib;
 pub mod transport;
+pub mod transport_id;
 pub mod vpd;

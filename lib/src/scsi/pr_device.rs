@@ -5,8 +5,8 @@
 use super::device::Device;
 use super::error::{CommandName, ScsiError};
 use super::pr::{
-    pr_in_needed_len, Capabilities, FullStatus, InServiceAction, Key, OutServiceAction, PrType, ProutParams,
-    ReadKeys, ReadReservation, RegisterAndMove,
+    pr_in_needed_len, Capabilities, FullStatus, InServiceAction, Key, OutServiceAction, PrType,
+    ProutParams, ReadKeys, ReadReservation, RegisterAndMove,
 };
 use super::transport::Transport;
 
@@ -25,7 +25,12 @@ impl<T: Transport> Device<T> {
     /// PERSISTENT RESERVE IN: the raw response. With `refetch`, a response
     /// longer than `alloc` is fetched again with a buffer that holds it all
     /// (sg_persist does not do this; `prkeys` does).
-    pub fn pr_in_raw(&self, sa: InServiceAction, alloc: u16, refetch: bool) -> Result<Vec<u8>, ScsiError> {
+    pub fn pr_in_raw(
+        &self,
+        sa: InServiceAction,
+        alloc: u16,
+        refetch: bool,
+    ) -> Result<Vec<u8>, ScsiError> {
         let name = in_name(sa);
         let mut alloc = alloc.max(8);
         loop {
@@ -73,25 +78,60 @@ impl<T: Transport> Device<T> {
     }
 
     /// PERSISTENT RESERVE OUT with a basic parameter list.
-    pub fn pr_out(&self, sa: OutServiceAction, pr_type: PrType, params: &ProutParams) -> Result<(), ScsiError> {
-        self.persistent_reserve_out(sa.code(), LU_SCOPE, pr_type.code(), &params.encode(), &out_name(sa))
+    pub fn pr_out(
+        &self,
+        sa: OutServiceAction,
+        pr_type: PrType,
+        params: &ProutParams,
+    ) -> Result<(), ScsiError> {
+        self.persistent_reserve_out(
+            sa.code(),
+            LU_SCOPE,
+            pr_type.code(),
+            &params.encode(),
+            &out_name(sa),
+        )
     }
 
-    fn simple_out(&self, sa: OutServiceAction, pr_type: PrType, key: Key, sa_key: Key, aptpl: bool) -> Result<(), ScsiError> {
-        let p = ProutParams { key, sa_key, aptpl, ..Default::default() };
+    fn simple_out(
+        &self,
+        sa: OutServiceAction,
+        pr_type: PrType,
+        key: Key,
+        sa_key: Key,
+        aptpl: bool,
+    ) -> Result<(), ScsiError> {
+        let p = ProutParams {
+            key,
+            sa_key,
+            aptpl,
+            ..Default::default()
+        };
         self.pr_out(sa, pr_type, &p)
     }
 
     /// REGISTER: replace `old` (0 when not registered) with `new`; a `new`
     /// of 0 unregisters.
     pub fn register(&self, old: Key, new: Key, aptpl: bool) -> Result<(), ScsiError> {
-        self.simple_out(OutServiceAction::Register, PrType::from_code(0), old, new, aptpl)
+        self.simple_out(
+            OutServiceAction::Register,
+            PrType::from_code(0),
+            old,
+            new,
+            aptpl,
+        )
     }
 
     /// REGISTER AND IGNORE EXISTING KEY: register `new` whatever this nexus
     /// held before.
     pub fn register_and_ignore(&self, new: Key, aptpl: bool) -> Result<(), ScsiError> {
-        self.simple_out(OutServiceAction::RegisterAndIgnore, PrType::from_code(0), Key(0), new, aptpl)
+        self.simple_out(
+            OutServiceAction::RegisterAndIgnore,
+            PrType::from_code(0),
+            Key(0),
+            new,
+            aptpl,
+        )
     }
 
     /// RESERVE with the holder's key.
@@ -106,7 +146,13 @@ impl<T: Transport> Device<T> {
 
     /// CLEAR every registration and the reservation.
     pub fn clear(&self, key: Key) -> Result<(), ScsiError> {
-        self.simple_out(OutServiceAction::Clear, PrType::from_code(0), key, Key(0), false)
+        self.simple_out(
+            OutServiceAction::Clear,
+            PrType::from_code(0),
+            key,
+            Key(0),
+            false,
+        )
     }
 
     /// PREEMPT the registrations (and reservation) of `victim`.
@@ -116,14 +162,35 @@ impl<T: Transport> Device<T> {
 
     /// PREEMPT AND ABORT: as PREEMPT, and abort the victim's outstanding
     /// commands, so nothing it queued reaches the medium.
-    pub fn preempt_and_abort(&self, key: Key, victim: Key, pr_type: PrType) -> Result<(), ScsiError> {
-        self.simple_out(OutServiceAction::PreemptAndAbort, pr_type, key, victim, false)
+    pub fn preempt_and_abort(
+        &self,
+        key: Key,
+        victim: Key,
+        pr_type: PrType,
+    ) -> Result<(), ScsiError> {
+        self.simple_out(
+            OutServiceAction::PreemptAndAbort,
+            pr_type,
+            key,
+            victim,
+            false,
+        )
     }
 
     /// REGISTER AND MOVE the reservation to another I_T nexus.
-    pub fn register_and_move(&self, params: &RegisterAndMove, pr_type: PrType) -> Result<(), ScsiError> {
+    pub fn register_and_move(
+        &self,
+        params: &RegisterAndMove,
+        pr_type: PrType,
+    ) -> Result<(), ScsiError> {
         let sa = OutServiceAction::RegisterAndMove;
-        self.persistent_reserve_out(sa.code(), LU_SCOPE, pr_type.code(), &params.encode(), &out_name(sa))
+        self.persistent_reserve_out(
+            sa.code(),
+            LU_SCOPE,
+            pr_type.code(),
+            &params.encode(),
+            &out_name(sa),
+        )
     }
 
     /// REPLACE LOST RESERVATION (SPC-5).
@@ -144,23 +211,32 @@ mod tests {
 
     #[test]
     fn read_keys_decodes_and_names_errors() {
-        let keys = vec![0, 0, 0, 2, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2];
+        let keys = vec![
+            0, 0, 0, 2, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2,
+        ];
         let d = Device::new(Scripted::new(vec![ok(keys)]));
         let k = d.read_keys().unwrap();
         assert_eq!(k.keys, vec![Key(1), Key(2)]);
         assert_eq!(d.transport().cdbs.lock().unwrap()[0][..2], [0x5e, 0x00]);
 
         // A key list whose length is not a multiple of 8 is malformed.
-        let d = Device::new(Scripted::new(vec![ok(vec![0, 0, 0, 1, 0, 0, 0, 4, 1, 2, 3, 4])]));
+        let d = Device::new(Scripted::new(vec![ok(vec![
+            0, 0, 0, 1, 0, 0, 0, 4, 1, 2, 3, 4,
+        ])]));
         let e = d.read_keys().unwrap_err();
         assert_eq!(e.exit_code(), 97);
-        assert!(e.to_string().contains("PERSISTENT RESERVE IN(Read keys)") || e.to_string().contains("PERSISTENT RESERVE IN("), "{e}");
+        assert!(
+            e.to_string().contains("PERSISTENT RESERVE IN(Read keys)")
+                || e.to_string().contains("PERSISTENT RESERVE IN("),
+            "{e}"
+        );
     }
 
     #[test]
     fn preempt_and_abort_sends_the_anchor_cdb_and_list() {
         let d = Device::new(Scripted::new(vec![ok(vec![])]));
-        d.preempt_and_abort(Key(0x1), Key(0x2), PrType::from_code(5)).unwrap();
+        d.preempt_and_abort(Key(0x1), Key(0x2), PrType::from_code(5))
+            .unwrap();
         let cdbs = d.transport().cdbs.lock().unwrap();
         assert_eq!(cdbs[0], vec![0x5f, 0x05, 0x05, 0, 0, 0, 0, 0, 0x18, 0]);
         let out = d.transport().data_out.lock().unwrap();
@@ -189,5 +265,4 @@ mod tests {
         assert_eq!(cdbs.len(), 2);
         assert_eq!(u16::from_be_bytes([cdbs[1][7], cdbs[1][8]]), 16008);
     }
-
 }
