@@ -18,6 +18,31 @@ use super::vpd;
 /// Allocation length sg_persist uses for PR IN by default (MX_ALLOC_LEN).
 pub const PR_IN_DEFAULT_ALLOC: u16 = 8192;
 
+/// Who a logical unit is: standard INQUIRY data, the unit serial number
+/// (VPD 0x80, if the device has it), the designators of VPD 0x83 and the
+/// WWID derived from them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    /// Standard INQUIRY data.
+    pub inquiry: StandardInquiry,
+    /// Unit serial number.
+    pub serial: Option<String>,
+    /// Device identification designators.
+    pub designators: Vec<vpd::Designator>,
+    /// The WWID in udev's form (`3` + NAA hex, ...).
+    pub wwid: Option<String>,
+}
+
+/// Ok(None) for ILLEGAL REQUEST (an optional page or command the device
+/// lacks), the value or the error otherwise.
+fn tolerate<V>(r: Result<V, ScsiError>) -> Result<Option<V>, ScsiError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ScsiError::IllegalRequest { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A device and the policies its commands run under.
 #[derive(Debug)]
 pub struct Device<T: Transport> {
@@ -163,6 +188,16 @@ impl<T: Transport> Device<T> {
             .map_err(|e| self.malformed(&"INQUIRY(VPD page 0x80)".into(), e))
     }
 
+    /// INQUIRY, VPD 0x80 and VPD 0x83. A device without the VPD pages
+    /// (ILLEGAL REQUEST) still has an identity; other errors are returned.
+    pub fn identity(&self) -> Result<Identity, ScsiError> {
+        let inquiry = self.inquiry()?;
+        let serial = tolerate(self.unit_serial())?;
+        let designators = tolerate(self.device_identification())?.unwrap_or_default();
+        let wwid = vpd::wwid(&designators);
+        Ok(Identity { inquiry, serial, designators, wwid })
+    }
+
     /// READ CAPACITY(16).
     pub fn read_capacity(&self) -> Result<Capacity, ScsiError> {
         let name: CommandName = "READ CAPACITY(16)".into();
@@ -290,6 +325,32 @@ pub(crate) mod tests {
                 .contains("/dev/scripted: INQUIRY: malformed response"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn identity_tolerates_missing_vpd_pages() {
+        let illegal = Completion {
+            status: 2,
+            sense: vec![0x70, 0, 5, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0, 0, 0, 0, 0],
+            ..Default::default()
+        };
+        let inq = crate::scsi::inquiry::tests::lio_inquiry();
+        let d = Device::new(Scripted::new(vec![
+            (Completion::default(), inq.clone()),
+            (illegal.clone(), vec![]),
+            (Completion::default(), crate::scsi::vpd::tests::lio_page83()),
+        ]));
+        let id = d.identity().unwrap();
+        assert_eq!(id.serial, None);
+        assert_eq!(id.wwid.as_deref(), Some("36001405abcdef0123456789abcdef012"));
+        // A unit attention is not tolerated.
+        let ua = Completion {
+            status: 2,
+            sense: vec![0x70, 0, 6, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0, 0, 0, 0, 0],
+            ..Default::default()
+        };
+        let d = Device::new(Scripted::new(vec![(Completion::default(), inq), (ua, vec![])]));
+        assert!(d.identity().unwrap_err().is_unit_attention());
     }
 
     #[test]

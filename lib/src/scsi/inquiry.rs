@@ -117,7 +117,7 @@ impl StandardInquiry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Standard INQUIRY data as LIO (target_core_mod) returns it for a

@@ -221,7 +221,7 @@ pub fn wwid(designators: &[Designator]) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Page 0x83 as LIO returns it for a fileio LUN: NAA 6, T10 vendor ID,
