@@ -8,4 +8,5 @@
 //! render the result and map errors to exit codes.
 #![deny(unsafe_code)]
 
+pub mod compat;
 pub mod scsi;

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Regenerates the expected sg_persist outputs in this directory by running
+# the real /usr/bin/sg_persist (sg3_utils 1.46, sg_persist 0.67 20190913)
+# against canned responses through the fake_sgio.c LD_PRELOAD shim.
+# Each case: <name>.bin is the PR IN response (or empty for PR OUT),
+# <name>.args the sg_persist options, <name>.sense the sense data (if any),
+# <name>.status the SCSI status in hex (if not GOOD); outputs are
+# <name>.stdout, <name>.stderr and <name>.rc.
+#
+#   sh capture.sh            (from this directory; needs gcc)
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+gcc -shared -fPIC -o "$tmp/fake_sgio.so" "$here/fake_sgio.c" -ldl
+: > "$tmp/dev"
+for args in "$here"/*.args; do
+    name=${args%.args}
+    status=0
+    [ -f "$name.status" ] && status=$(cat "$name.status")
+    rc=0
+    env FAKE_INQ="$here/inquiry.bin" FAKE_PRIN="$name.bin" \
+        FAKE_SENSE="$name.sense" FAKE_STATUS="$status" \
+        LD_PRELOAD="$tmp/fake_sgio.so" \
+        sg_persist $(cat "$args") "$tmp/dev" \
+        > "$name.stdout" 2> "$name.stderr" || rc=$?
+    echo "$rc" > "$name.rc"
+done
