@@ -5,7 +5,8 @@
 # Each case: <name>.bin is the PR IN response (or empty for PR OUT),
 # <name>.args the sg_persist options, <name>.sense the sense data (if any),
 # <name>.status the SCSI status in hex (if not GOOD); outputs are
-# <name>.stdout, <name>.stderr and <name>.rc.
+# <name>.stdout, <name>.stderr and <name>.rc, and for the prout_* cases
+# also <name>.cdb (the CDB sent) and <name>.param (the parameter list).
 #
 #   sh capture.sh            (from this directory; needs gcc)
 set -eu
@@ -14,12 +15,17 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 gcc -shared -fPIC -o "$tmp/fake_sgio.so" "$here/fake_sgio.c" -ldl
 : > "$tmp/dev"
+cd "$here"
 for args in "$here"/*.args; do
     name=${args%.args}
     status=0
     [ -f "$name.status" ] && status=$(cat "$name.status")
     rc=0
-    env FAKE_INQ="$here/inquiry.bin" FAKE_PRIN="$name.bin" \
+    cdb=/dev/null param=/dev/null
+    case $(basename "$name") in
+    prout_*) cdb="$name.cdb" param="$name.param" ;;
+    esac
+    env FAKE_CDB="$cdb" FAKE_PROUT="$param" FAKE_INQ="$here/inquiry.bin" FAKE_PRIN="$name.bin" \
         FAKE_SENSE="$name.sense" FAKE_STATUS="$status" \
         LD_PRELOAD="$tmp/fake_sgio.so" \
         sg_persist $(cat "$args") "$tmp/dev" \

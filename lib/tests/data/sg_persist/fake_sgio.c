@@ -10,6 +10,7 @@
  *   FAKE_STATUS   SCSI status to return for PR IN/OUT, hex (default 0)
  *   FAKE_SENSE    file with sense bytes returned with FAKE_STATUS=2
  *   FAKE_PROUT    file to which the PR OUT parameter list is written
+ *   FAKE_CDB      file to which the PR IN/OUT CDB is written
  *
  * Build: gcc -shared -fPIC -o fake_sgio.so fake_sgio.c -ldl
  */
@@ -62,6 +63,13 @@ int ioctl(int fd, unsigned long req, ...)
         if (cdb[0] == 0x12) {
             n = slurp("FAKE_INQ", buf, sizeof(buf));
         } else if (cdb[0] == 0x5e || cdb[0] == 0x5f) {
+            if (getenv("FAKE_CDB")) {
+                FILE *fp = fopen(getenv("FAKE_CDB"), "wb");
+                if (fp) {
+                    fwrite(cdb, 1, h->cmd_len, fp);
+                    fclose(fp);
+                }
+            }
             if (cdb[0] == 0x5e)
                 n = slurp("FAKE_PRIN", buf, sizeof(buf));
             else if (getenv("FAKE_PROUT")) {
