@@ -522,8 +522,8 @@ mod tests {
 
     #[test]
     fn dstrhex_with_ascii() {
-        // sg_lib's layout with the ASCII column (not used by sg_persist,
-        // derived from dStrHexFp): offset, bytes, ASCII from column 60.
+        // sg_lib's layout with the ASCII column (not used by sg_persist):
+        // offset, bytes, ASCII from column 60.
         let s = dstrhex(b"LIO-ORG TCMU device 0123", 0);
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(
@@ -534,6 +534,9 @@ mod tests {
             lines[1],
             " 10     69 63 65 20 30 31 32 33                             ice 0123"
         );
+        // And against sg_lib itself, through `sg_inq -H` (capture.sh).
+        let inq = std::fs::read(data("inquiry.bin")).unwrap();
+        assert_eq!(dstrhex(&inq, 0), text("sg_inq_hex", "stdout"));
         assert_eq!(dstrhex(&[], 1), "");
         assert_eq!(dstrhex(&[0x41; 17], -1).lines().count(), 2);
     }

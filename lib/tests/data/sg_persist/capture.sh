@@ -32,3 +32,7 @@ for args in "$here"/*.args; do
         > "$name.stdout" 2> "$name.stderr" || rc=$?
     echo "$rc" > "$name.rc"
 done
+# sg_lib's hex dump with its ASCII column (no_ascii = 0), which sg_persist
+# itself never prints: sg_inq -H shows it.
+env FAKE_INQ="$here/inquiry.bin" LD_PRELOAD="$tmp/fake_sgio.so" \
+    sg_inq -H "$tmp/dev" > "$here/sg_inq_hex.stdout"
