@@ -1338,6 +1338,133 @@ mod tests {
         assert!(RegisterAndMove::decode(&bad).is_err());
     }
 
+    fn captured(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/sg_persist")
+            .join(name);
+        std::fs::read(p).unwrap()
+    }
+
+    /// The parameter lists and CDBs the real sg_persist 1.46 sent for the
+    /// same options (`lib/tests/data/sg_persist/prout_*.args`, captured by
+    /// `capture.sh`).
+    #[test]
+    fn prout_matches_sg_persist() {
+        use crate::scsi::transport_id::{parse_transport_id_args, parse_transport_id_hex_text};
+        use OutServiceAction as Sa;
+        let reg = |sa_key: u64, tids: Vec<TransportId>| ProutParams {
+            sa_key: Key(sa_key),
+            transport_ids: tids,
+            ..Default::default()
+        };
+        let x = |arg: &str| parse_transport_id_args(arg).unwrap();
+        let none = PrType::Obsolete(0);
+        let cases: Vec<(&str, Sa, PrType, ProutParams)> = vec![
+            (
+                "prout_register_aptpl_alltgpt",
+                Sa::Register,
+                none,
+                ProutParams {
+                    sa_key: Key(0xabc),
+                    aptpl: true,
+                    all_tg_pt: true,
+                    ..Default::default()
+                },
+            ),
+            (
+                "prout_preempt_abort",
+                Sa::PreemptAndAbort,
+                PrType::WriteExclusiveRegistrantsOnly,
+                ProutParams {
+                    key: Key(0x36830001),
+                    sa_key: Key(0x36830002),
+                    ..Default::default()
+                },
+            ),
+            (
+                "prout_reserve",
+                Sa::Reserve,
+                PrType::ExclusiveAccessAllRegistrants,
+                ProutParams {
+                    key: Key(1),
+                    ..Default::default()
+                },
+            ),
+            (
+                "prout_spec_sas",
+                Sa::Register,
+                none,
+                reg(1, x("sas,5000c50005b32001")),
+            ),
+            (
+                "prout_spec_fcp",
+                Sa::Register,
+                none,
+                reg(1, x("FCP,21000024FF314159")),
+            ),
+            (
+                "prout_spec_iqn",
+                Sa::Register,
+                none,
+                reg(1, x("iqn.1994-05.com.redhat:node1")),
+            ),
+            (
+                "prout_spec_iqn_isid",
+                Sa::Register,
+                none,
+                reg(1, x("iqn.1994-05.com.redhat:node1,i,0x23d000000001")),
+            ),
+            ("prout_spec_spi", Sa::Register, none, reg(1, x("spi,7,2"))),
+            (
+                "prout_spec_sbp",
+                Sa::Register,
+                none,
+                reg(1, x("sbp,0011223344556677")),
+            ),
+            (
+                "prout_spec_hex",
+                Sa::Register,
+                none,
+                reg(1, x("6,0,0,0,50,0,c5,0,5,b3,20,1")),
+            ),
+            (
+                "prout_spec_file",
+                Sa::RegisterAndIgnore,
+                none,
+                reg(
+                    2,
+                    parse_transport_id_hex_text(
+                        &String::from_utf8(captured("prout_spec_file.tids")).unwrap(),
+                    )
+                    .unwrap(),
+                ),
+            ),
+        ];
+        for (name, sa, t, params) in cases {
+            let e = params.encode();
+            assert_eq!(e, captured(&format!("{name}.param")), "{name}");
+            let cdb = prout_cdb(sa, 0, t, u32::try_from(e.len()).unwrap());
+            assert_eq!(cdb.to_vec(), captured(&format!("{name}.cdb")), "{name}");
+        }
+        let m = RegisterAndMove {
+            key: Key(1),
+            sa_key: Key(2),
+            unreg: true,
+            aptpl: true,
+            relative_target_port: 2,
+            transport_id: x("fcp,21000024ff314159").remove(0),
+        };
+        let e = m.encode();
+        assert_eq!(e, captured("prout_rmove.param"));
+        let cdb = prout_cdb(
+            Sa::RegisterAndMove,
+            0,
+            PrType::WriteExclusiveRegistrantsOnly,
+            u32::try_from(e.len()).unwrap(),
+        );
+        assert_eq!(cdb.to_vec(), captured("prout_rmove.cdb"));
+    }
+
     fn arb_tid() -> impl Strategy<Value = TransportId> {
         prop_oneof![
             any::<u64>().prop_map(|address| TransportId::Sas { address }),
