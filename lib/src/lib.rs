@@ -2,10 +2,12 @@
 //!
 //! All domain logic lives here, organised by concern:
 //! - [`scsi`]: CDBs, sense, INQUIRY/VPD, persistent reservations, and the
-//!   SG_IO transport (the one place with ioctl code).
+//!   SG_IO transport and block-device ioctls (the one place with ioctl code).
+//! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
 #![deny(unsafe_code)]
 
+pub mod qdisk;
 pub mod scsi;
