@@ -201,6 +201,24 @@ pub fn create(
     Ok(written)
 }
 
+/// This machine's host name as `uname -n` gives it (the UTS node name, from
+/// `/proc/sys/kernel/hostname`), which mkqdisk records as the creating host.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// Seconds since the epoch now (0 if the clock is before 1970).
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// A status block as read, or why it could not be read.
 #[derive(Debug)]
 pub struct NodeSlot {
