@@ -7,6 +7,9 @@
 //! - [`devset`]: what a device name stands for: one device, or a multipath
 //!   map and its paths.
 //! - [`prset`]: persistent-reservation work over many devices and paths.
+//! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
+//!   SG_IO transport and block-device ioctls (the one place with ioctl code).
+//! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
@@ -15,4 +18,5 @@
 pub mod compat;
 pub mod devset;
 pub mod prset;
+pub mod qdisk;
 pub mod scsi;
