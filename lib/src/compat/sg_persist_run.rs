@@ -12,11 +12,13 @@ use super::sg_persist_args::SgPersistOpts;
 use crate::scsi::device::Device;
 use crate::scsi::error::{Category, ScsiError};
 use crate::scsi::pr::{
-    Capabilities, FullStatus, InServiceAction, Key, OutServiceAction, PrType, ProutParams, ReadKeys,
-    ReadReservation, RegisterAndMove,
+    Capabilities, FullStatus, InServiceAction, Key, OutServiceAction, PrType, ProutParams,
+    ReadKeys, ReadReservation, RegisterAndMove,
 };
 use crate::scsi::transport::Transport;
-use crate::scsi::transport_id::{parse_transport_id_args, parse_transport_id_hex_text, TransportId};
+use crate::scsi::transport_id::{
+    parse_transport_id_args, parse_transport_id_hex_text, TransportId,
+};
 
 /// What sg_persist would have written, and its exit status.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -80,9 +82,15 @@ fn transport_ids(args: &[String], input: &dyn TidInput) -> Result<Vec<TransportI
     let mut out = Vec::new();
     for a in args {
         let parsed = if a.starts_with('-') {
-            input.stdin().map_err(|e| e.to_string()).and_then(|t| parse_transport_id_hex_text(&t).map_err(|e| e.to_string()))
+            input
+                .stdin()
+                .map_err(|e| e.to_string())
+                .and_then(|t| parse_transport_id_hex_text(&t).map_err(|e| e.to_string()))
         } else if let Some(name) = a.strip_prefix("file=").or_else(|| a.strip_prefix("FILE=")) {
-            input.file(name).map_err(|e| e.to_string()).and_then(|t| parse_transport_id_hex_text(&t).map_err(|e| e.to_string()))
+            input
+                .file(name)
+                .map_err(|e| e.to_string())
+                .and_then(|t| parse_transport_id_hex_text(&t).map_err(|e| e.to_string()))
         } else {
             parse_transport_id_args(a).map_err(|e| e.to_string())
         };
@@ -99,12 +107,21 @@ fn category(e: &ScsiError) -> Category {
 
 /// Runs an sg_persist command. `in_rdonly_env` is whether
 /// `SG_PERSIST_IN_RDONLY` is set in the environment.
-pub fn run<O: Opener>(op: &SgPersistOpts, in_rdonly_env: bool, opener: &O, input: &dyn TidInput) -> Output {
-    let mut out = Output { stderr: op.stderr.clone(), ..Default::default() };
+pub fn run<O: Opener>(
+    op: &SgPersistOpts,
+    in_rdonly_env: bool,
+    opener: &O,
+    input: &dyn TidInput,
+) -> Output {
+    let mut out = Output {
+        stderr: op.stderr.clone(),
+        ..Default::default()
+    };
     let tids = match transport_ids(&op.transport_id_args, input) {
         Ok(t) => t,
         Err(detail) => {
-            out.stderr.push_str(&format!("{detail}\nbad argument to '--transport-id'\n"));
+            out.stderr
+                .push_str(&format!("{detail}\nbad argument to '--transport-id'\n"));
             out.code = 1;
             return out;
         }
@@ -131,10 +148,22 @@ pub fn run<O: Opener>(op: &SgPersistOpts, in_rdonly_env: bool, opener: &O, input
             }
         }
     }
-    let readonly = if op.readwrite_force { false } else { op.readonly || (in_rdonly_env && op.pr_in) };
+    let readonly = if op.readwrite_force {
+        false
+    } else {
+        op.readonly || (in_rdonly_env && op.pr_in)
+    };
     let dev = match opener.open(&op.device, readonly) {
         Ok(d) => d,
-        Err(e) => return open_failed(out, &op.device, if readonly { "ro" } else { "rw" }, &e, false),
+        Err(e) => {
+            return open_failed(
+                out,
+                &op.device,
+                if readonly { "ro" } else { "rw" },
+                &e,
+                false,
+            )
+        }
     };
     if op.pr_in {
         prin(&dev, op, verbose, &mut out);
@@ -153,9 +182,14 @@ fn open_failed(mut out: Output, device: &str, mode: &str, e: &ScsiError, inquiry
         other => (other.to_string(), other.exit_code()),
     };
     if inquiry {
-        out.stderr.push_str(&format!("sg_persist: error opening file {mode}: {device}: {msg}\n"));
+        out.stderr.push_str(&format!(
+            "sg_persist: error opening file {mode}: {device}: {msg}\n"
+        ));
     } else {
-        out.stderr.push_str(&format!("sg_persist: error opening file {device} (r{}): {msg}\n", &mode[1..]));
+        out.stderr.push_str(&format!(
+            "sg_persist: error opening file {device} (r{}): {msg}\n",
+            &mode[1..]
+        ));
     }
     out.code = code;
     out
@@ -177,21 +211,25 @@ fn prin<T: Transport>(dev: &Device<T>, op: &SgPersistOpts, verbose: bool, out: &
     let mut full = buf.clone();
     full.resize(usize::from(alloc), 0);
     let malformed = |out: &mut Output, e: String| {
-        out.stderr.push_str(&format!("sg_persist: malformed response: {e}\n"));
+        out.stderr
+            .push_str(&format!("sg_persist: malformed response: {e}\n"));
         out.code = Category::Malformed.exit_code();
     };
     if sa == InServiceAction::ReportCapabilities {
         if full.get(1) != Some(&8) {
-            out.stderr.push_str("Unexpected response for PRIN Report Capabilities\n");
+            out.stderr
+                .push_str("Unexpected response for PRIN Report Capabilities\n");
             if op.hex > 0 {
                 let n = usize::from(full.get(1).copied().unwrap_or(0));
-                out.stdout.push_str(&text::dstrhex(&full[..n.min(full.len())], 1));
+                out.stdout
+                    .push_str(&text::dstrhex(&full[..n.min(full.len())], 1));
             }
             out.code = Category::Malformed.exit_code();
             return;
         }
         if op.hex > 0 {
-            out.stdout.push_str(&text::hex_response(sa, &full, op.hex.min(255) as u8));
+            out.stdout
+                .push_str(&text::hex_response(sa, &full, op.hex.min(255) as u8));
             return;
         }
         match Capabilities::decode(&full[..8]) {
@@ -201,12 +239,15 @@ fn prin<T: Transport>(dev: &Device<T>, op: &SgPersistOpts, verbose: bool, out: &
         return;
     }
     if op.hex > 0 {
-        out.stdout.push_str(&text::hex_response(sa, &full, op.hex.min(255) as u8));
+        out.stdout
+            .push_str(&text::hex_response(sa, &full, op.hex.min(255) as u8));
         return;
     }
     let r = match sa {
         InServiceAction::ReadKeys => ReadKeys::decode(&buf).map(|k| text::read_keys(&k)),
-        InServiceAction::ReadReservation => ReadReservation::decode(&buf).map(|r| text::read_reservation(&r)),
+        InServiceAction::ReadReservation => {
+            ReadReservation::decode(&buf).map(|r| text::read_reservation(&r))
+        }
         _ => FullStatus::decode(&buf).map(|f| text::full_status_verbose(&f, verbose)),
     };
     match r {
@@ -215,7 +256,13 @@ fn prin<T: Transport>(dev: &Device<T>, op: &SgPersistOpts, verbose: bool, out: &
     }
 }
 
-fn prout<T: Transport>(dev: &Device<T>, op: &SgPersistOpts, tids: &[TransportId], verbose: bool, out: &mut Output) {
+fn prout<T: Transport>(
+    dev: &Device<T>,
+    op: &SgPersistOpts,
+    tids: &[TransportId],
+    verbose: bool,
+    out: &mut Output,
+) {
     let sa = OutServiceAction::from_code(op.prout_sa).unwrap_or(OutServiceAction::Register);
     let pr_type = PrType::from_code((op.prout_type & 0x0f) as u8);
     let r = if sa == OutServiceAction::RegisterAndMove {
@@ -232,7 +279,9 @@ fn prout<T: Transport>(dev: &Device<T>, op: &SgPersistOpts, tids: &[TransportId]
                 pr_type,
             ),
             None => {
-                out.stderr.push_str("with --register-move one (and only one) --transport-id should be given\n");
+                out.stderr.push_str(
+                    "with --register-move one (and only one) --transport-id should be given\n",
+                );
                 out.code = 31;
                 return;
             }
@@ -252,7 +301,8 @@ fn prout<T: Transport>(dev: &Device<T>, op: &SgPersistOpts, tids: &[TransportId]
         Ok(()) if verbose => out.stderr.push_str(&text::prout_success(sa)),
         Ok(()) => {}
         Err(e) => {
-            out.stderr.push_str(&text::prout_failure(sa, category(&e), verbose));
+            out.stderr
+                .push_str(&text::prout_failure(sa, category(&e), verbose));
             out.code = e.exit_code();
         }
     }
@@ -266,9 +316,12 @@ mod tests {
     use crate::scsi::transport::Completion;
     use std::cell::RefCell;
 
+    /// One scripted device: its answers in order.
+    type Answers = Vec<(Completion, Vec<u8>)>;
+
     /// Opens scripted devices in turn and records the modes asked for.
     struct Script {
-        devices: RefCell<Vec<Vec<(Completion, Vec<u8>)>>>,
+        devices: RefCell<Vec<Answers>>,
         modes: RefCell<Vec<bool>>,
     }
 
@@ -277,9 +330,14 @@ mod tests {
         fn open(&self, device: &str, readonly: bool) -> Result<Device<Scripted>, ScsiError> {
             self.modes.borrow_mut().push(readonly);
             if device == "/dev/missing" {
-                return Err(ScsiError::Open { device: device.into(), source: std::io::Error::from_raw_os_error(2) });
+                return Err(ScsiError::Open {
+                    device: device.into(),
+                    source: std::io::Error::from_raw_os_error(2),
+                });
             }
-            Ok(Device::new(Scripted::new(self.devices.borrow_mut().remove(0))))
+            Ok(Device::new(Scripted::new(
+                self.devices.borrow_mut().remove(0),
+            )))
         }
     }
 
@@ -294,7 +352,10 @@ mod tests {
     }
 
     fn opts(v: &[&str]) -> SgPersistOpts {
-        match parse("sg_persist", &v.iter().map(|s| s.to_string()).collect::<Vec<_>>()) {
+        match parse(
+            "sg_persist",
+            &v.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ) {
             Invocation::Run(o) => o,
             Invocation::Exit(e) => panic!("{e:?}"),
         }
@@ -311,11 +372,25 @@ mod tests {
     #[test]
     fn read_keys_with_inquiry_header_opens_ro_then_rw() {
         let keys = vec![0, 0, 0, 2, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1];
-        let s = Script { devices: RefCell::new(vec![vec![ok(inquiry())], vec![ok(keys)]]), modes: RefCell::new(vec![]) };
+        let s = Script {
+            devices: RefCell::new(vec![vec![ok(inquiry())], vec![ok(keys)]]),
+            modes: RefCell::new(vec![]),
+        };
         let o = run(&opts(&["-k", "/dev/sdb"]), false, &s, &NoInput);
         assert_eq!(o.code, 0);
-        assert!(o.stdout.starts_with("  LIO-ORG   disk0             4.0 \n  Peripheral device type: disk\n"), "{:?}", o.stdout);
-        assert!(o.stdout.ends_with("  PR generation=0x2, 1 registered reservation key follows:\n    0x1\n"), "{:?}", o.stdout);
+        assert!(
+            o.stdout.starts_with(
+                "  LIO-ORG   disk0             4.0 \n  Peripheral device type: disk\n"
+            ),
+            "{:?}",
+            o.stdout
+        );
+        assert!(
+            o.stdout
+                .ends_with("  PR generation=0x2, 1 registered reservation key follows:\n    0x1\n"),
+            "{:?}",
+            o.stdout
+        );
         assert_eq!(*s.modes.borrow(), vec![true, false]);
         // SG_PERSIST_IN_RDONLY makes the PR IN open read-only.
         let s = Script {
@@ -323,42 +398,104 @@ mod tests {
             modes: RefCell::new(vec![]),
         };
         let o = run(&opts(&["-n", "-k", "/dev/sdb"]), true, &s, &NoInput);
-        assert_eq!(o.stdout, "  PR generation=0x0, there are NO registered reservation keys\n");
+        assert_eq!(
+            o.stdout,
+            "  PR generation=0x0, there are NO registered reservation keys\n"
+        );
         assert_eq!(*s.modes.borrow(), vec![true]);
     }
 
     #[test]
     fn conflict_on_prout_gives_24_and_sg_persist_lines() {
         let s = Script {
-            devices: RefCell::new(vec![vec![(Completion { status: 0x18, ..Default::default() }, vec![])]]),
+            devices: RefCell::new(vec![vec![(
+                Completion {
+                    status: 0x18,
+                    ..Default::default()
+                },
+                vec![],
+            )]]),
             modes: RefCell::new(vec![]),
         };
-        let o = run(&opts(&["-n", "-o", "-G", "-S", "2", "/dev/sdb"]), false, &s, &NoInput);
+        let o = run(
+            &opts(&["-n", "-o", "-G", "-S", "2", "/dev/sdb"]),
+            false,
+            &s,
+            &NoInput,
+        );
         assert_eq!(o.code, 24);
-        assert_eq!(o.stderr, "PR out (Register): Reservation conflict\nsg_persist failed: Reservation conflict\n");
+        assert_eq!(
+            o.stderr,
+            "PR out (Register): Reservation conflict\nsg_persist failed: Reservation conflict\n"
+        );
         assert_eq!(o.stdout, "");
     }
 
     #[test]
     fn open_failure_and_bad_capabilities() {
-        let s = Script { devices: RefCell::new(vec![]), modes: RefCell::new(vec![]) };
+        let s = Script {
+            devices: RefCell::new(vec![]),
+            modes: RefCell::new(vec![]),
+        };
         let o = run(&opts(&["-n", "-k", "/dev/missing"]), false, &s, &NoInput);
         assert_eq!(o.code, 52);
-        assert_eq!(o.stderr, "sg_persist: error opening file /dev/missing (rw): No such file or directory\n");
+        assert_eq!(
+            o.stderr,
+            "sg_persist: error opening file /dev/missing (rw): No such file or directory\n"
+        );
 
-        let s = Script { devices: RefCell::new(vec![vec![ok(vec![0, 9, 0, 0, 0, 0, 0, 0])]]), modes: RefCell::new(vec![]) };
+        let s = Script {
+            devices: RefCell::new(vec![vec![ok(vec![0, 9, 0, 0, 0, 0, 0, 0])]]),
+            modes: RefCell::new(vec![]),
+        };
         let o = run(&opts(&["-n", "-c", "/dev/sdb"]), false, &s, &NoInput);
         assert_eq!(o.code, 97);
-        assert!(o.stderr.starts_with("Unexpected response for PRIN Report Capabilities\n"), "{}", o.stderr);
+        assert!(
+            o.stderr
+                .starts_with("Unexpected response for PRIN Report Capabilities\n"),
+            "{}",
+            o.stderr
+        );
     }
 
     #[test]
     fn verbose_success_line_and_missing_tid_file() {
-        let s = Script { devices: RefCell::new(vec![vec![ok(vec![])]]), modes: RefCell::new(vec![]) };
-        let o = run(&opts(&["-v", "-n", "-o", "-I", "-S", "1", "/dev/sdb"]), false, &s, &NoInput);
-        assert_eq!((o.code, o.stderr.as_str()), (0, "PR out: command (Register and ignore existing key) successful\n"));
-        let s = Script { devices: RefCell::new(vec![]), modes: RefCell::new(vec![]) };
-        let o = run(&opts(&["-n", "-o", "-G", "-S", "1", "-X", "file=/nonexistent", "/dev/sdb"]), false, &s, &NoInput);
+        let s = Script {
+            devices: RefCell::new(vec![vec![ok(vec![])]]),
+            modes: RefCell::new(vec![]),
+        };
+        let o = run(
+            &opts(&["-v", "-n", "-o", "-I", "-S", "1", "/dev/sdb"]),
+            false,
+            &s,
+            &NoInput,
+        );
+        assert_eq!(
+            (o.code, o.stderr.as_str()),
+            (
+                0,
+                "PR out: command (Register and ignore existing key) successful\n"
+            )
+        );
+        let s = Script {
+            devices: RefCell::new(vec![]),
+            modes: RefCell::new(vec![]),
+        };
+        let o = run(
+            &opts(&[
+                "-n",
+                "-o",
+                "-G",
+                "-S",
+                "1",
+                "-X",
+                "file=/nonexistent",
+                "/dev/sdb",
+            ]),
+            false,
+            &s,
+            &NoInput,
+        );
         assert_eq!(o.code, 1);
         assert!(o.stderr.ends_with("bad argument to '--transport-id'\n"));
     }

@@ -195,7 +195,12 @@ impl<T: Transport> Device<T> {
         let serial = tolerate(self.unit_serial())?;
         let designators = tolerate(self.device_identification())?.unwrap_or_default();
         let wwid = vpd::wwid(&designators);
-        Ok(Identity { inquiry, serial, designators, wwid })
+        Ok(Identity {
+            inquiry,
+            serial,
+            designators,
+            wwid,
+        })
     }
 
     /// READ CAPACITY(16).
@@ -342,14 +347,20 @@ pub(crate) mod tests {
         ]));
         let id = d.identity().unwrap();
         assert_eq!(id.serial, None);
-        assert_eq!(id.wwid.as_deref(), Some("36001405abcdef0123456789abcdef012"));
+        assert_eq!(
+            id.wwid.as_deref(),
+            Some("36001405abcdef0123456789abcdef012")
+        );
         // A unit attention is not tolerated.
         let ua = Completion {
             status: 2,
             sense: vec![0x70, 0, 6, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x29, 0, 0, 0, 0, 0],
             ..Default::default()
         };
-        let d = Device::new(Scripted::new(vec![(Completion::default(), inq), (ua, vec![])]));
+        let d = Device::new(Scripted::new(vec![
+            (Completion::default(), inq),
+            (ua, vec![]),
+        ]));
         assert!(d.identity().unwrap_err().is_unit_attention());
     }
 

@@ -1,0 +1,511 @@
+//! prkeys: read and change SCSI-3 persistent reservation keys on one or
+//! many devices, on every path of a multipath map, with JSON for scripts;
+//! and, when its first argument is an option or it is called as
+//! `sg_persist`, a drop-in replacement for sg_persist.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
+use fencekit::devset::{Roots, Target};
+use fencekit::prset::{self, DeviceOutcome, Options, PathReport, Scope};
+use fencekit::scsi::pr::{Key, PrType, RegisterAndMove};
+use fencekit::scsi::transport::RetryPolicy;
+use fencekit::scsi::transport_id::parse_transport_id_args;
+use fencekit_tools::render;
+use fencekit_tools::{devset_exit_code, parse_key, parse_key_ascii, parse_type, print_json};
+use serde::Serialize;
+
+/// Read and change SCSI-3 persistent reservations.
+///
+/// Every command takes one or more devices (sd or sg nodes, multipath maps,
+/// partitions of either) and works them in parallel, one result per
+/// device. Registration commands (register, unregister) go to every path
+/// of a multipath map; the others go through one usable path.
+///
+/// When the first argument is an option (`prkeys -k /dev/sdb`), or the
+/// program is called as `sg_persist`, prkeys takes sg_persist's command
+/// line and prints sg_persist's output: see prkeys(8), COMPATIBILITY.
+#[derive(Parser, Debug)]
+#[command(name = "prkeys", version, about, long_about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Print results as JSON (schema in prkeys(8)).
+    #[arg(long)]
+    json: bool,
+    /// Per-command timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Re-send a command this many times when it returns UNIT ATTENTION
+    /// (the device reporting a reset or a preempt) before reporting it.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    retry_ua: u32,
+    /// Open devices read-only (enough for reads, and on Linux for changes).
+    #[arg(long)]
+    readonly: bool,
+    /// Treat a multipath map as one device instead of expanding its paths.
+    #[arg(long)]
+    no_multipath: bool,
+    /// sysfs root used to expand multipath maps.
+    #[arg(long, value_name = "DIR", default_value = "/sys", hide = true)]
+    sysfs_root: PathBuf,
+    /// Devices: /dev/sdX, /dev/sgN, /dev/mapper/NAME, /dev/dm-N.
+    #[arg(required = true, value_name = "DEVICE")]
+    devices: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct KeyArg {
+    /// Reservation key, hex with or without 0x (e.g. 0x1a2b0001).
+    #[arg(long, short = 'k', value_parser = parse_key, required_unless_present = "key_ascii")]
+    key: Option<Key>,
+    /// Reservation key as 8 ASCII characters (vxfen style, e.g. VFDEED00).
+    #[arg(long, value_parser = parse_key_ascii, conflicts_with = "key")]
+    key_ascii: Option<Key>,
+}
+
+impl KeyArg {
+    fn get(&self) -> Key {
+        self.key.or(self.key_ascii).unwrap_or_default()
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+struct TypeArg {
+    /// Reservation type: we, ea, wero, earo, wear, eaar, or the SPC code
+    /// (1, 3, 5, 6, 7, 8).
+    #[arg(long, short = 't', value_parser = parse_type, default_value = "wero")]
+    r#type: PrType,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Registered keys (READ KEYS).
+    Keys(Common),
+    /// The reservation held, if any (READ RESERVATION).
+    Reservation(Common),
+    /// Every registration with its initiator port (READ FULL STATUS).
+    Status(Common),
+    /// What the device supports (REPORT CAPABILITIES).
+    Caps(Common),
+    /// Standard INQUIRY data, unit serial number and device identification.
+    Inquiry(Common),
+    /// Register a key on every path (REGISTER AND IGNORE EXISTING KEY, or
+    /// REGISTER when --old is given).
+    Register {
+        #[command(flatten)]
+        key: KeyArg,
+        /// The key this node holds now: send REGISTER, which fails with a
+        /// reservation conflict if the device holds another key for it.
+        #[arg(long, value_parser = parse_key)]
+        old: Option<Key>,
+        /// Persist through power loss (APTPL).
+        #[arg(long)]
+        aptpl: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove this node's key from every path (REGISTER with key 0).
+    Unregister {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Take the reservation (RESERVE).
+    Reserve {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        r#type: TypeArg,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Give up the reservation (RELEASE).
+    Release {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        r#type: TypeArg,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove every registration and the reservation (CLEAR). Destructive.
+    Clear {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Remove another node's registrations (PREEMPT, or PREEMPT AND ABORT
+    /// with --abort) and take the reservation if it held it. Destructive.
+    Preempt {
+        #[command(flatten)]
+        key: KeyArg,
+        /// The key to preempt.
+        #[arg(long, value_parser = parse_key, required_unless_present = "victim_ascii")]
+        victim: Option<Key>,
+        /// The key to preempt, as 8 ASCII characters.
+        #[arg(long, value_parser = parse_key_ascii, conflicts_with = "victim")]
+        victim_ascii: Option<Key>,
+        /// Also abort the victim's outstanding commands (fencing).
+        #[arg(long)]
+        abort: bool,
+        #[command(flatten)]
+        r#type: TypeArg,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Move the reservation to another initiator port (REGISTER AND MOVE).
+    /// Destructive.
+    Move {
+        #[command(flatten)]
+        key: KeyArg,
+        /// The key to register for the destination.
+        #[arg(long, value_parser = parse_key)]
+        to_key: Key,
+        /// The destination initiator port, in sg_persist's --transport-id
+        /// syntax (e.g. iqn.1994-05.com.example:node2,i,0x23d000000001).
+        #[arg(long)]
+        transport_id: String,
+        /// Relative target port identifier of the destination.
+        #[arg(long, value_name = "RTPI", default_value_t = 0)]
+        rtpi: u16,
+        /// Unregister this node after the move.
+        #[arg(long)]
+        unreg: bool,
+        #[command(flatten)]
+        r#type: TypeArg,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Replace a reservation the device lost (REPLACE LOST RESERVATION).
+    ReplaceLost {
+        #[command(flatten)]
+        key: KeyArg,
+        #[command(flatten)]
+        r#type: TypeArg,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn options(c: &Common) -> Result<Options> {
+    if !(c.timeout.is_finite() && c.timeout > 0.0 && c.timeout <= 3600.0) {
+        bail!(
+            "--timeout must be between 0 and 3600 seconds, not {}",
+            c.timeout
+        );
+    }
+    Ok(Options {
+        timeout: Duration::from_secs_f64(c.timeout),
+        retry: RetryPolicy {
+            unit_attention_retries: c.retry_ua,
+        },
+        readonly: c.readonly,
+        multipath: !c.no_multipath,
+        roots: Roots {
+            sys: c.sysfs_root.clone(),
+            dev: PathBuf::from("/dev"),
+        },
+    })
+}
+
+/// One device's result, as JSON.
+#[derive(Serialize)]
+struct DeviceJson<'a, T: Serialize> {
+    device: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<&'a Target>,
+    ok: bool,
+    status: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    paths: Vec<PathReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a T>,
+}
+
+#[derive(Serialize)]
+struct Report<'a, T: Serialize> {
+    command: &'a str,
+    devices: Vec<DeviceJson<'a, T>>,
+}
+
+/// The exit status of one device's outcome.
+fn status_of<T>(o: &DeviceOutcome<T>, all: bool) -> u8 {
+    match (&o.target, o.deciding_error(all)) {
+        (Err(e), _) => devset_exit_code(e),
+        (_, Some(e)) => e.exit_code(),
+        (Ok(_), None) if o.succeeded(all) => 0,
+        _ => fencekit_tools::exit::OTHER,
+    }
+}
+
+fn error_of<T>(o: &DeviceOutcome<T>, all: bool) -> Option<String> {
+    match &o.target {
+        Err(e) => Some(e.to_string()),
+        Ok(_) => o.deciding_error(all).map(ToString::to_string),
+    }
+}
+
+/// Prints the outcomes (JSON or text) and returns the exit status: 0 when
+/// every device succeeded, else the status of the first device that failed.
+fn finish<T: Serialize>(
+    command: &str,
+    outcomes: &[DeviceOutcome<T>],
+    all: bool,
+    json: bool,
+    text: impl Fn(&DeviceOutcome<T>, &T) -> String,
+) -> Result<u8> {
+    let statuses: Vec<u8> = outcomes.iter().map(|o| status_of(o, all)).collect();
+    if json {
+        let devices = outcomes
+            .iter()
+            .zip(&statuses)
+            .map(|(o, &status)| DeviceJson {
+                device: &o.device,
+                target: o.target.as_ref().ok(),
+                ok: status == 0,
+                status,
+                error: error_of(o, all),
+                paths: o.paths.iter().map(PathReport::from).collect(),
+                result: o.value(),
+            })
+            .collect();
+        print_json(&Report { command, devices })?;
+    } else {
+        for (o, &status) in outcomes.iter().zip(&statuses) {
+            if let Some(v) = o.value() {
+                print!("{}", text(o, v));
+            }
+            for (path, e) in o.failed_paths() {
+                if status == 0 || !all {
+                    eprintln!("prkeys: {}: path {} failed: {e}", o.device, path.display());
+                }
+            }
+            if status != 0 {
+                eprintln!(
+                    "prkeys: {}",
+                    error_of(o, all).unwrap_or_else(|| format!("{}: failed", o.device))
+                );
+            }
+        }
+    }
+    Ok(statuses.into_iter().find(|&s| s != 0).unwrap_or(0))
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    use Cmd::*;
+    match cli.cmd {
+        Keys(c) => {
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| d.read_keys());
+            finish("keys", &out, false, c.json, |o, v| {
+                render::keys(&render::heading(o), v)
+            })
+        }
+        Reservation(c) => {
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                d.read_reservation()
+            });
+            finish("reservation", &out, false, c.json, |o, v| {
+                render::reservation(&render::heading(o), v)
+            })
+        }
+        Status(c) => {
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                d.read_full_status()
+            });
+            finish("status", &out, false, c.json, |o, v| {
+                render::full_status(&render::heading(o), v)
+            })
+        }
+        Caps(c) => {
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                d.report_capabilities()
+            });
+            finish("caps", &out, false, c.json, |o, v| {
+                render::capabilities(&render::heading(o), v)
+            })
+        }
+        Inquiry(c) => {
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| d.identity());
+            finish("inquiry", &out, false, c.json, |o, v| {
+                render::inquiry(&render::heading(o), v)
+            })
+        }
+        Register {
+            key,
+            old,
+            aptpl,
+            common: c,
+        } => {
+            let new = key.get();
+            let out = prset::run(&c.devices, Scope::AllPaths, &options(&c)?, |d| match old {
+                Some(old) => d.register(old, new, aptpl),
+                None => d.register_and_ignore(new, aptpl),
+            });
+            finish("register", &out, true, c.json, |o, _| {
+                render::changed(o, &format!("registered key {new}"))
+            })
+        }
+        Unregister { key, common: c } => {
+            let k = key.get();
+            let out = prset::run(&c.devices, Scope::AllPaths, &options(&c)?, |d| {
+                d.register(k, Key(0), false)
+            });
+            finish("unregister", &out, true, c.json, |o, _| {
+                render::changed(o, &format!("unregistered key {k}"))
+            })
+        }
+        Reserve {
+            key,
+            r#type,
+            common: c,
+        } => {
+            let (k, t) = (key.get(), r#type.r#type);
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                d.reserve(k, t)
+            });
+            finish("reserve", &out, false, c.json, |o, _| {
+                render::changed(o, &format!("reserved with key {k}, type {t}"))
+            })
+        }
+        Release {
+            key,
+            r#type,
+            common: c,
+        } => {
+            let (k, t) = (key.get(), r#type.r#type);
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                d.release(k, t)
+            });
+            finish("release", &out, false, c.json, |o, _| {
+                render::changed(o, &format!("released reservation of key {k}"))
+            })
+        }
+        Clear { key, common: c } => {
+            let k = key.get();
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| d.clear(k));
+            finish("clear", &out, false, c.json, |o, _| {
+                render::changed(o, "cleared every registration and the reservation")
+            })
+        }
+        Preempt {
+            key,
+            victim,
+            victim_ascii,
+            abort,
+            r#type,
+            common: c,
+        } => {
+            let (k, t) = (key.get(), r#type.r#type);
+            let v = victim.or(victim_ascii).unwrap_or_default();
+            if v == Key(0) {
+                bail!("refusing to preempt key 0: SPC-4 treats it as 'all registrants' only under type 7/8 reservations; name the victim's key");
+            }
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                if abort {
+                    d.preempt_and_abort(k, v, t)
+                } else {
+                    d.preempt(k, v, t)
+                }
+            });
+            let what = if abort {
+                "preempted and aborted"
+            } else {
+                "preempted"
+            };
+            finish("preempt", &out, false, c.json, |o, _| {
+                render::changed(o, &format!("{what} key {v} with key {k}, type {t}"))
+            })
+        }
+        Move {
+            key,
+            to_key,
+            transport_id,
+            rtpi,
+            unreg,
+            r#type,
+            common: c,
+        } => {
+            let mut tids = parse_transport_id_args(&transport_id)
+                .map_err(|e| anyhow::anyhow!("--transport-id {transport_id:?}: {e}"))?;
+            if tids.len() != 1 {
+                bail!(
+                    "--transport-id must name exactly one initiator port, not {}",
+                    tids.len()
+                );
+            }
+            let params = RegisterAndMove {
+                key: key.get(),
+                sa_key: to_key,
+                unreg,
+                aptpl: false,
+                relative_target_port: rtpi,
+                transport_id: tids.remove(0),
+            };
+            let t = r#type.r#type;
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                d.register_and_move(&params, t)
+            });
+            finish("move", &out, false, c.json, |o, _| {
+                render::changed(
+                    o,
+                    &format!("moved the reservation to {transport_id} with key {to_key}"),
+                )
+            })
+        }
+        ReplaceLost {
+            key,
+            r#type,
+            common: c,
+        } => {
+            let (k, t) = (key.get(), r#type.r#type);
+            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+                d.replace_lost(k, t)
+            });
+            finish("replace-lost", &out, false, c.json, |o, _| {
+                render::changed(
+                    o,
+                    &format!("replaced the lost reservation with key {k}, type {t}"),
+                )
+            })
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if fencekit_tools::sg_persist_mode::wanted(&args) {
+        return ExitCode::from(fencekit_tools::sg_persist_mode::main(&args));
+    }
+    // Usage errors exit 1 (sg3_utils' SG_LIB_SYNTAX_ERROR), not clap's 2.
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                fencekit_tools::exit::SYNTAX
+            } else {
+                0
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("prkeys: {e:#}");
+            ExitCode::from(fencekit_tools::exit_code(&e))
+        }
+    }
+}
