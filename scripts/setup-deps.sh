@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install the Debian packages that fencekit's build and test bed need.
+#
+# Idempotent: it asks dpkg first and runs apt-get only when something is
+# missing, so a second run on a ready machine takes well under a second and
+# changes nothing.
+#
+# Usage: scripts/setup-deps.sh [--check]
+#   --check   only report missing packages (exit 1 if any), install nothing
+set -euo pipefail
+
+# Build: bindgen (libclang), the ffi crate's headers, pkg-config lookups.
+BUILD_PKGS=(libclang-dev libudev-dev libdevmapper-dev libsgutils2-dev pkg-config)
+# Test bed: QEMU with its iSCSI block driver, the guest's userland sources
+# (busybox, sg3-utils, lsscsi are also handy on the host), kmod for depmod and
+# modprobe --show-depends, cpio for the initramfs, tgt for the two-guest tier,
+# libiscsi for host-side iSCSI initiators.
+TESTBED_PKGS=(qemu-system-x86 qemu-block-extra busybox-static kmod sg3-utils lsscsi
+              tgt libiscsi-bin libiscsi-dev cpio gzip util-linux coreutils)
+
+check_only=0
+case "${1:-}" in
+    --check) check_only=1 ;;
+    "") ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "setup-deps.sh: unknown option: $1" >&2; exit 1 ;;
+esac
+
+missing=()
+for p in "${BUILD_PKGS[@]}" "${TESTBED_PKGS[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [[ "$status" == installed ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+    echo "setup-deps: all ${#BUILD_PKGS[@]} build and ${#TESTBED_PKGS[@]} test-bed packages present"
+    exit 0
+fi
+
+echo "setup-deps: missing: ${missing[*]}"
+((check_only)) && exit 1
+
+SUDO=()
+if ((EUID != 0)); then
+    command -v sudo >/dev/null || { echo "setup-deps: need root (or sudo) to install" >&2; exit 1; }
+    SUDO=(sudo)
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists only when a package is not known to apt yet, or
+# when the lists are absent (fresh container images ship without them).
+need_update=0
+if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    need_update=1
+else
+    for p in "${missing[@]}"; do
+        apt-cache show "$p" >/dev/null 2>&1 || { need_update=1; break; }
+    done
+fi
+if ((need_update)); then
+    "${SUDO[@]}" apt-get update -q
+fi
+# --no-install-recommends keeps qemu from pulling in a desktop's worth of
+# packages. tgt's postinst may try to start a service; that is harmless here,
+# the test bed starts its own tgtd.
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "setup-deps: installed: ${missing[*]}"
