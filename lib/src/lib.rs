@@ -5,6 +5,8 @@
 //!   SG_IO transport (the one place with ioctl code).
 //! - [`devset`]: what a device name stands for: one device, or a multipath
 //!   map and its paths.
+//! - [`topology`]: the storage stack from LUN to path, multipath map,
+//!   partition and volume group; `multipath -ll` and `lsscsi` formats.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
@@ -12,3 +14,4 @@
 
 pub mod devset;
 pub mod scsi;
+pub mod topology;
