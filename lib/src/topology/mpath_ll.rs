@@ -205,7 +205,7 @@ fn signed(i: &str) -> R<'_, &str> {
 fn group(i: &str) -> R<'_, (bool, &str, &str, &str)> {
     let (i, last) = alt((tag("|-+- "), tag("`-+- ")))(i)?;
     let (i, policy) = preceded(tag("policy="), quoted)(i)?;
-    let (i, prio) = preceded(tuple((space1, tag("prio="))), signed)(i)?;
+    let (i, prio) = preceded(tuple((space1, tag("prio="))), alt((signed, tag(UNDEF))))(i)?;
     let (i, status) = preceded(tuple((space1, tag("status="))), word)(i)?;
     let (i, _) = space0(i)?;
     Ok((i, (last.starts_with('`'), policy, prio, status)))
