@@ -402,3 +402,69 @@ fn lsscsi_format_matches_live_lsscsi_when_installed() {
         }
     }
 }
+
+fn mp(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/multipath")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn multipath_ll_captures_parse_and_render_back() {
+    for f in ["anchor.txt", "alua-two-maps-failed.txt"] {
+        let text = mp(f);
+        let maps = mpath_ll::parse(&text).unwrap();
+        assert_eq!(mpath_ll::render(&maps), text, "{f}");
+    }
+    let maps = mpath_ll::parse(&mp("alua-two-maps-failed.txt")).unwrap();
+    assert_eq!(maps.len(), 2);
+    let a = &maps[0];
+    assert_eq!(a.name, "mpatha");
+    assert_eq!(a.wwid, "3600507680c8080a4c800000000000021");
+    assert_eq!(a.features.as_deref(), Some("1 queue_if_no_path"));
+    assert_eq!(a.hwhandler.as_deref(), Some("1 alua"));
+    assert_eq!(a.groups[0].prio, Some(50));
+    assert_eq!(a.groups[0].policy.as_deref(), Some("service-time 0"));
+    let failed = a.failed_paths();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (
+            failed[0].dev.as_str(),
+            failed[0].dm_state.as_deref(),
+            failed[0].checker_state.as_deref(),
+            failed[0].dev_state.as_deref()
+        ),
+        ("sde", Some("failed"), Some("faulty"), Some("offline"))
+    );
+    let b = &maps[1];
+    assert_eq!(b.name, b.wwid);
+    assert_eq!(
+        b.features.as_deref(),
+        Some("3 queue_if_no_path queue_mode mq")
+    );
+    assert_eq!(
+        b.groups[0].paths[1].checker_state.as_deref(),
+        Some("i/o pending")
+    );
+}
+
+#[test]
+fn multipath_ll_malformed_captures_name_the_line() {
+    let e = mpath_ll::parse(&mp("malformed-path.txt")).unwrap_err();
+    assert_eq!(e.line, 5, "{e}");
+    let e = mpath_ll::parse(&mp("malformed-props.txt")).unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+}
+
+#[test]
+fn multipath_ll_merges_into_the_sysfs_model() {
+    let (mut t, _) = topo("fc");
+    let maps = mpath_ll::parse(&mp("alua-two-maps-failed.txt")).unwrap();
+    fencekit::topology::scan::merge_multipath(&mut t, maps);
+    assert_eq!(t.luns.len(), 2);
+    let m = t.luns[0].multipath.as_ref().unwrap();
+    assert_eq!(m.groups.len(), 2);
+    assert_eq!(m.by_id[0], "dm-name-mpatha");
+    assert_eq!(t.luns[1].paths.len(), 2);
+}
