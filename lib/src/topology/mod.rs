@@ -34,6 +34,7 @@ pub mod path_id;
 pub mod resolve;
 pub mod scan;
 pub mod sysfs;
+pub mod text;
 
 pub use mpath_ll::{MpPath, MultipathMap, PathGroup};
 pub use scan::{scan, IdentitySource, NoDeviceQuery, ScanOptions, SgIoQuery};
@@ -368,14 +369,14 @@ pub enum BlockKind {
 #[derive(Debug, thiserror::Error)]
 pub enum TopologyError {
     /// The sysfs tree has no SCSI bus at all.
-    #[error("{path}: cannot list SCSI devices: {source}")]
+    #[error("{path}: cannot list SCSI devices")]
     NoScsi {
         path: String,
         #[source]
         source: std::io::Error,
     },
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read")]
     Read {
         path: String,
         #[source]
