@@ -114,9 +114,7 @@ pub enum DevSetError {
     },
 }
 
-fn read_trim(p: &Path) -> Option<String> {
-    fs::read_to_string(p).ok().map(|s| s.trim().to_string())
-}
+use crate::topology::sysfs::{read_trim, slaves};
 
 /// The kernel block-device name behind `device`, if it is a block device
 /// known to sysfs: by its device number where it is a real node, otherwise
@@ -149,18 +147,6 @@ fn kernel_name(device: &Path, roots: &Roots) -> Option<String> {
             read_trim(&roots.sys.join("block").join(n).join("dm/name")).as_deref()
                 == Some(base.as_str())
         })
-}
-
-fn slaves(sys: &Path, name: &str) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(sys.join("block").join(name).join("slaves"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
 }
 
 /// Resolves a device name to a single device or a multipath map with its

@@ -2,14 +2,14 @@
 //!
 //! All domain logic lives here, organised by concern:
 //! - [`scsi`]: CDBs, sense, INQUIRY/VPD, persistent reservations, and the
-//!   SG_IO transport (the one place with ioctl code).
+//!   SG_IO transport and block-device ioctls (the one place with ioctl code).
 //! - [`compat`]: the command lines and output of sg3_utils' tools.
 //! - [`devset`]: what a device name stands for: one device, or a multipath
 //!   map and its paths.
 //! - [`prset`]: persistent-reservation work over many devices and paths.
 //! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
-//!   SG_IO transport and block-device ioctls (the one place with ioctl code).
-//! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
+//! - [`topology`]: the storage stack from LUN to path, multipath map,
+//!   partition and volume group; `multipath -ll` and `lsscsi` formats.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
@@ -20,3 +20,4 @@ pub mod devset;
 pub mod prset;
 pub mod qdisk;
 pub mod scsi;
+pub mod topology;

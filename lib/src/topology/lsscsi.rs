@@ -1,0 +1,224 @@
+//! `lsscsi`'s default one-line-per-device format, byte for byte
+//! (lsscsi 0.31/0.32 `src/lsscsi.c`, `one_sdev_entry`), with its `-g`
+//! (sg node), `-i` (scsi_id) and `-k` (kernel names) columns.
+//!
+//! Columns: `[H:C:T:L]` left-justified in 13 (a longer one gets one space),
+//! the short peripheral type and a space, vendor `%-8s `, model `%-16s `,
+//! revision `%-4s  ` (the sysfs strings unchanged), then the block node
+//! `%-9s` (or `-` when the device has none), `  <scsi_id>` with `-i`, and
+//! `  %-9s` for the sg node with `-g`. Nodes are found as lsscsi finds
+//! them: the newest block or character node in the /dev directory (not its
+//! subdirectories) with the device number sysfs gives; `-k` prints
+//! `/dev/<kernel name>` instead. The scsi_id is the name after `scsi-`,
+//! `dm-uuid-mpath-` or `usb-` of the first `/dev/disk/by-id` entry (in
+//! directory order) that is the same device, else that of a holder.
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+use super::sysfs;
+use super::{Roots, ScsiPath, Topology};
+
+/// lsscsi's short peripheral device type names.
+const SHORT_TYPES: [&str; 32] = [
+    "disk   ", "tape   ", "printer", "process", "worm   ", "cd/dvd ", "scanner", "optical",
+    "mediumx", "comms  ", "(0xa)  ", "(0xb)  ", "storage", "enclosu", "sim dsk", "opti rd",
+    "bridge ", "osd    ", "adi    ", "sec man", "zbc    ", "(0x15) ", "(0x16) ", "(0x17) ",
+    "(0x18) ", "(0x19) ", "(0x1a) ", "(0x1b) ", "(0x1c) ", "(0x1d) ", "wlun   ", "no dev ",
+];
+
+/// Which lsscsi options to reproduce.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `-g`: add the sg node.
+    pub generic: bool,
+    /// `-i`: add the scsi_id.
+    pub scsi_id: bool,
+    /// `-k`: kernel names instead of a /dev lookup.
+    pub kname: bool,
+}
+
+/// `s` left-justified to `w` bytes, as printf's `%-Ns` does.
+fn pad(s: &str, w: usize) -> String {
+    let mut o = s.to_string();
+    o.extend(std::iter::repeat_n(' ', w.saturating_sub(s.len())));
+    o
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NodeKind {
+    Block,
+    Char,
+}
+
+fn parse_devt(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once(':')?;
+    Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+}
+
+/// lsscsi's `get_dev_node`: the newest node of `kind` in `dev` with number
+/// `devt`, as `/dev/NAME` (shown under the real /dev name).
+fn find_node(dev: &Path, devt: Option<&str>, kind: NodeKind) -> Option<String> {
+    let (maj, min) = parse_devt(devt?)?;
+    let mut best: Option<(i64, String)> = None;
+    for name in sysfs::list_dir_unsorted(dev) {
+        let Ok(md) = std::fs::symlink_metadata(dev.join(&name)) else {
+            continue;
+        };
+        let ft = md.file_type();
+        let ok = match kind {
+            NodeKind::Block => ft.is_block_device(),
+            NodeKind::Char => ft.is_char_device(),
+        };
+        let rdev = md.rdev();
+        if !ok || libc::major(rdev) != maj || libc::minor(rdev) != min {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(t, _)| md.mtime() > *t) {
+            best = Some((md.mtime(), name));
+        }
+    }
+    best.map(|(_, n)| format!("{}/{n}", dev.display()))
+}
+
+/// lsscsi's `lookup_dev` over `dev/disk/by-id` for one prefix.
+fn lookup_by_id(roots: &Roots, node_name: &str, prefix: &str) -> Option<String> {
+    let md = std::fs::metadata(roots.dev.join(node_name)).ok()?;
+    let dir = roots.dev.join("disk/by-id");
+    for e in sysfs::list_dir_unsorted(&dir) {
+        let Ok(m) = std::fs::metadata(dir.join(&e)) else {
+            continue;
+        };
+        if m.rdev() == md.rdev() {
+            if let Some(rest) = e.strip_prefix(prefix) {
+                return Some(rest.to_string());
+            }
+        }
+    }
+    None
+}
+
+/// lsscsi's `get_disk_scsi_id` for the node `/dev/<node_name>`.
+fn scsi_id(roots: &Roots, node_name: &str, depth: usize) -> Option<String> {
+    if depth > 8 || node_name.is_empty() {
+        return None;
+    }
+    for pfx in ["scsi-", "dm-uuid-mpath-", "usb-"] {
+        if let Some(v) = lookup_by_id(roots, node_name, pfx) {
+            return Some(v);
+        }
+    }
+    let holders = roots
+        .sys
+        .join("class/block")
+        .join(node_name)
+        .join("holders");
+    sysfs::list_dir_unsorted(&holders)
+        .into_iter()
+        .find_map(|h| scsi_id(roots, &h, depth + 1))
+}
+
+/// The node name lsscsi shows for a device, and the name after `/dev/`
+/// used for the scsi_id lookup (`None` when no node was found).
+fn node(
+    roots: &Roots,
+    name: Option<&str>,
+    devt: Option<&str>,
+    kind: NodeKind,
+    o: &Options,
+) -> (String, Option<String>) {
+    let Some(name) = name else {
+        return ("-".into(), None);
+    };
+    if o.kname {
+        return (format!("/dev/{name}"), Some(name.to_string()));
+    }
+    match find_node(&roots.dev, devt, kind) {
+        Some(full) => {
+            let base = full.rsplit('/').next().unwrap_or("").to_string();
+            let shown = format!("/dev/{base}");
+            (shown, Some(base))
+        }
+        None => ("-".into(), None),
+    }
+}
+
+fn line(p: &ScsiPath, device_type: Option<u8>, roots: &Roots, o: &Options) -> String {
+    let mut out = String::new();
+    let addr = format!("[{}]", p.hctl);
+    if addr.len() >= 13 {
+        out.push_str(&addr);
+        out.push(' ');
+    } else {
+        out.push_str(&pad(&addr, 13));
+    }
+    match device_type {
+        Some(t) if usize::from(t) < SHORT_TYPES.len() => {
+            out.push_str(SHORT_TYPES[usize::from(t)]);
+            out.push(' ');
+        }
+        Some(_) => out.push_str("type??? "),
+        None => out.push_str("type?   "),
+    }
+    match &p.raw.vendor {
+        Some(v) => out.push_str(&format!("{} ", pad(v, 8))),
+        None => out.push_str("vendor?  "),
+    }
+    match &p.raw.model {
+        Some(v) => out.push_str(&format!("{} ", pad(v, 16))),
+        None => out.push_str("model?           "),
+    }
+    match &p.raw.rev {
+        Some(v) => out.push_str(&format!("{}  ", pad(v, 4))),
+        None => out.push_str("rev?  "),
+    }
+    if p.sd.is_some() {
+        let (shown, name) = node(
+            roots,
+            p.sd.as_deref(),
+            p.sd_devt.as_deref(),
+            NodeKind::Block,
+            o,
+        );
+        // lsscsi pads a missing node to "-       " before the %-9s.
+        let shown = if name.is_none() {
+            "-       ".to_string()
+        } else {
+            shown
+        };
+        out.push_str(&pad(&shown, 9));
+        if o.scsi_id {
+            let id = name.and_then(|n| scsi_id(roots, &n, 0));
+            out.push_str(&format!("  {}", id.as_deref().unwrap_or("-")));
+        }
+    } else if o.scsi_id {
+        out.push_str(&format!("{}  -", pad("-", 9)));
+    } else {
+        out.push_str(&pad("-", 9));
+    }
+    if o.generic {
+        let (shown, _) = node(
+            roots,
+            p.sg.as_deref(),
+            p.sg_devt.as_deref(),
+            NodeKind::Char,
+            o,
+        );
+        out.push_str(&format!("  {}", pad(&shown, 9)));
+    }
+    out.push('\n');
+    out
+}
+
+/// Renders every SCSI device of `topo` in H:C:T:L order, as lsscsi does.
+pub fn render(topo: &Topology, roots: &Roots, o: &Options) -> String {
+    let mut rows: Vec<(&ScsiPath, Option<u8>)> = topo
+        .luns
+        .iter()
+        .flat_map(|l| l.paths.iter().map(move |p| (p, l.device_type)))
+        .collect();
+    rows.sort_by_key(|(p, _)| p.hctl);
+    rows.into_iter()
+        .map(|(p, t)| line(p, t, roots, o))
+        .collect()
+}

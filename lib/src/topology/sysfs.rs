@@ -1,0 +1,236 @@
+//! Small, panic-free readers of sysfs attributes and links.
+//!
+//! sysfs content is untrusted input here: attributes are read with a size
+//! cap, decoded lossily, and every failure becomes `None` so a missing or
+//! odd attribute never stops a scan. Paths are always built under a sysfs
+//! root, so the same code reads `/sys` and a fixture tree.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The most bytes read from one attribute (sysfs attributes are at most a
+/// page; binary VPD attributes can be larger).
+const MAX_ATTR: u64 = 64 * 1024;
+
+/// Reads an attribute's raw bytes (at most 64 KiB).
+pub fn read_bytes(p: &Path) -> Option<Vec<u8>> {
+    let f = fs::File::open(p).ok()?;
+    let mut v = Vec::new();
+    f.take(MAX_ATTR).read_to_end(&mut v).ok()?;
+    Some(v)
+}
+
+/// Reads a text attribute with its trailing newline removed and nothing
+/// else changed (the way lsscsi reads one: first line only).
+pub fn read_line(p: &Path) -> Option<String> {
+    let b = read_bytes(p)?;
+    let s = String::from_utf8_lossy(&b);
+    let line = s.split('\n').next().unwrap_or("");
+    Some(line.to_string())
+}
+
+/// Reads a text attribute, whitespace trimmed; empty counts as absent.
+pub fn read_trim(p: &Path) -> Option<String> {
+    let s = read_line(p)?;
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_string())
+}
+
+/// Reads a decimal attribute.
+pub fn read_u64(p: &Path) -> Option<u64> {
+    read_trim(p)?.parse().ok()
+}
+
+/// The entries of a directory, sorted by name; empty when unreadable.
+pub fn list_dir(p: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The entries of a directory in the order the file system returns them
+/// (what `readdir` and so C tools see).
+pub fn list_dir_unsorted(p: &Path) -> Vec<String> {
+    fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The first entry (in name order) of `dir`, for directories such as
+/// `device/block/` that hold exactly one name.
+pub fn first_entry(dir: &Path) -> Option<String> {
+    list_dir(dir).into_iter().next()
+}
+
+/// The base name of a symlink's target (`subsystem` -> `scsi`).
+pub fn link_name(p: &Path) -> Option<String> {
+    let t = fs::read_link(p).ok()?;
+    t.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Canonical path of `p`, which must stay under `root`.
+pub fn canonical_under(root: &Path, p: &Path) -> Option<PathBuf> {
+    let root = fs::canonicalize(root).ok()?;
+    let c = fs::canonicalize(p).ok()?;
+    c.starts_with(&root).then_some(c)
+}
+
+/// `p` relative to the (canonical) sysfs root, as a `/`-separated string.
+pub fn relative(root: &Path, p: &Path) -> String {
+    let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    p.strip_prefix(&root)
+        .map(|r| r.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| p.to_string_lossy().into_owned())
+}
+
+/// The kernel subsystem of a sysfs device directory: the name its
+/// `subsystem` link points at, or, in trees without those links, the
+/// subsystem its name implies.
+pub fn subsystem(dir: &Path) -> Option<String> {
+    if let Some(s) = link_name(&dir.join("subsystem")) {
+        return Some(s);
+    }
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    guess_subsystem(&name).map(str::to_string)
+}
+
+/// The subsystem that a device name implies, for trees without
+/// `subsystem` links.
+pub fn guess_subsystem(name: &str) -> Option<&'static str> {
+    if is_pci_name(name) {
+        Some("pci")
+    } else if name.starts_with("virtio") && name[6..].bytes().all(|b| b.is_ascii_digit()) {
+        Some("virtio")
+    } else if is_hctl(name)
+        || (name.starts_with("target") && name.contains(':'))
+        || (name.starts_with("host") && name[4..].bytes().all(|b| b.is_ascii_digit()))
+    {
+        Some("scsi")
+    } else {
+        None
+    }
+}
+
+/// The devtype of a SCSI device directory (`scsi_device`, `scsi_target`,
+/// `scsi_host`), from `uevent` or from the name.
+pub fn scsi_devtype(dir: &Path) -> Option<String> {
+    if let Some(b) = read_bytes(&dir.join("uevent")) {
+        let s = String::from_utf8_lossy(&b);
+        if let Some(t) = s.lines().find_map(|l| l.strip_prefix("DEVTYPE=")) {
+            return Some(t.to_string());
+        }
+    }
+    let name = dir.file_name()?.to_string_lossy().into_owned();
+    if is_hctl(&name) {
+        Some("scsi_device".into())
+    } else if name.starts_with("target") {
+        Some("scsi_target".into())
+    } else if name.starts_with("host") {
+        Some("scsi_host".into())
+    } else {
+        None
+    }
+}
+
+/// `dddd:bb:dd.f`.
+pub fn is_pci_name(n: &str) -> bool {
+    let b = n.as_bytes();
+    b.len() == 12
+        && b[4] == b':'
+        && b[7] == b':'
+        && b[10] == b'.'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| matches!(i, 4 | 7 | 10) || c.is_ascii_hexdigit())
+}
+
+/// Four colon-separated decimal numbers.
+pub fn is_hctl(n: &str) -> bool {
+    let parts: Vec<&str> = n.split(':').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The canonical sysfs directory of SCSI device `hctl`, from
+/// `class/scsi_device/H:C:T:L/device` or `bus/scsi/devices/H:C:T:L`.
+pub fn scsi_device_dir(sys: &Path, hctl: &str) -> Option<PathBuf> {
+    canonical_under(
+        sys,
+        &sys.join("class/scsi_device").join(hctl).join("device"),
+    )
+    .or_else(|| canonical_under(sys, &sys.join("bus/scsi/devices").join(hctl)))
+}
+
+/// The block devices that hold `name` (`/sys/block/NAME/holders`), or for
+/// partitions `/sys/class/block/NAME/holders`.
+pub fn holders(sys: &Path, name: &str) -> Vec<String> {
+    let mut v = list_dir(&sys.join("class/block").join(name).join("holders"));
+    if v.is_empty() {
+        v = list_dir(&sys.join("block").join(name).join("holders"));
+    }
+    v
+}
+
+/// The devices under a map or volume (`/sys/block/NAME/slaves`).
+pub fn slaves(sys: &Path, name: &str) -> Vec<String> {
+    list_dir(&sys.join("block").join(name).join("slaves"))
+}
+
+/// The directory of block device `name`: `/sys/class/block/NAME` or
+/// `/sys/block/NAME`, canonical when possible.
+pub fn block_dir(sys: &Path, name: &str) -> PathBuf {
+    for p in [
+        sys.join("class/block").join(name),
+        sys.join("block").join(name),
+    ] {
+        if let Some(c) = canonical_under(sys, &p) {
+            return c;
+        }
+        if p.exists() {
+            return p;
+        }
+    }
+    sys.join("block").join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(is_pci_name("0000:00:05.0"));
+        assert!(!is_pci_name("pci0000:00"));
+        assert!(is_hctl("2:0:0:10"));
+        assert!(!is_hctl("2:0:0"));
+        assert!(!is_hctl("2:0:x:1"));
+        assert_eq!(guess_subsystem("virtio3"), Some("virtio"));
+        assert_eq!(guess_subsystem("host12"), Some("scsi"));
+        assert_eq!(guess_subsystem("rport-1:0-0"), None);
+    }
+
+    #[test]
+    fn attributes() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("a");
+        fs::write(&p, "LIO-ORG \nx\n").unwrap();
+        assert_eq!(read_line(&p).unwrap(), "LIO-ORG ");
+        assert_eq!(read_trim(&p).unwrap(), "LIO-ORG");
+        fs::write(&p, [0xff, b'1', b'\n']).unwrap();
+        assert!(read_u64(&p).is_none());
+        assert!(read_line(&t.path().join("nope")).is_none());
+    }
+}

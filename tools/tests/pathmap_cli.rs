@@ -1,0 +1,141 @@
+//! pathmap on the library's sysfs fixture trees: output modes, subcommands
+//! and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../lib/tests/fixtures")
+        .join(name)
+}
+
+fn pathmap(tree: &str, args: &[&str]) -> Output {
+    let base = fixture("sysfs").join(tree);
+    Command::new(env!("CARGO_BIN_EXE_pathmap"))
+        .arg("--sysfs-root")
+        .arg(base.join("sys"))
+        .arg("--dev-root")
+        .arg(base.join("dev"))
+        .arg("--mountinfo")
+        .arg(base.join("proc/mountinfo"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn lsscsi_modes_match_captured_lsscsi() {
+    for (args, suffix) in [
+        (&["--lsscsi"][..], "lsscsi"),
+        (&["--lsscsi", "-g"][..], "lsscsi-g"),
+        (&["--lsscsi", "-g", "--wwid"][..], "lsscsi-gi"),
+        (&["--lsscsi", "-k", "-g", "-i"][..], "lsscsi-kgi"),
+    ] {
+        for tree in ["fc", "virtio"] {
+            let o = pathmap(tree, args);
+            assert!(o.status.success());
+            let want =
+                std::fs::read_to_string(fixture("expected").join(format!("{tree}.{suffix}")))
+                    .unwrap();
+            assert_eq!(stdout(&o), want, "{tree} {args:?}");
+        }
+    }
+}
+
+#[test]
+fn tree_resolve_show_and_exit_codes() {
+    let o = pathmap("fc", &[]);
+    assert!(o.status.success());
+    let s = stdout(&o);
+    assert!(s.contains("map mpatha (dm-0)  1 failed path(s)"), "{s}");
+    assert!(s.contains("mounted on /srv/data"), "{s}");
+    let o = pathmap("fc", &["resolve", "sg2"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), "/dev/sdc\n")
+    );
+    let o = pathmap("fc", &["resolve", "wwn-0x600507680c8080a4c800000000000021"]);
+    assert_eq!(stdout(&o), "/dev/mapper/mpatha\n");
+    assert_eq!(pathmap("fc", &["resolve", "sdz"]).status.code(), Some(1));
+    let o = pathmap("sas", &["show", "sda2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["wwid"], "35000c500a1b2c3d4");
+    let o = Command::new(env!("CARGO_BIN_EXE_pathmap"))
+        .args(["--sysfs-root", "/nonexistent-sysfs"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent-sysfs"));
+}
+
+#[test]
+fn multipath_ll_from_capture_and_diff() {
+    let cap = fixture("multipath/alua-two-maps-failed.txt");
+    let o = pathmap(
+        "fc",
+        &[
+            "--from-multipath-ll",
+            cap.to_str().unwrap(),
+            "--multipath-ll",
+        ],
+    );
+    assert_eq!(stdout(&o), std::fs::read_to_string(&cap).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    std::fs::write(&a, pathmap("sas", &["--json"]).stdout).unwrap();
+    std::fs::write(&b, pathmap("sas", &["--json"]).stdout).unwrap();
+    let same = Command::new(env!("CARGO_BIN_EXE_pathmap"))
+        .arg("diff")
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    std::fs::write(&b, pathmap("fc", &["--json"]).stdout).unwrap();
+    let d = Command::new(env!("CARGO_BIN_EXE_pathmap"))
+        .arg("diff")
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    assert_eq!(d.status.code(), Some(1));
+    assert!(
+        stdout(&d).contains("35000c500a1b2c3d4: only on A"),
+        "{}",
+        stdout(&d)
+    );
+}
+
+#[test]
+fn lvm_filter_with_vgs_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let vgs = dir.path().join("vgs.json");
+    std::fs::write(
+        &vgs,
+        r#"{"report":[{"vg":[{"vg_name":"vglocal","pv_name":"/dev/sda2","lv_active":"active"}]}]}"#,
+    )
+    .unwrap();
+    let o = pathmap(
+        "sas",
+        &[
+            "lvm-filter",
+            "35000c500a1b2c3d4",
+            "--vgs-json",
+            vgs.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success());
+    let s = stdout(&o);
+    assert!(s.contains("\"r|^/dev/sda[0-9]*$|\""), "{s}");
+    assert!(
+        s.contains("# VG vglocal on 35000c500a1b2c3d4: ACTIVE on this host"),
+        "{s}"
+    );
+    assert_eq!(
+        pathmap("sas", &["lvm-filter", "nope"]).status.code(),
+        Some(1)
+    );
+}
