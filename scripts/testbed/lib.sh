@@ -77,7 +77,7 @@ fk_make_cpio() { # ROOTDIR OUT
 fk_prune_logs() {
     local keep=${1:-30}
     # shellcheck disable=SC2012
-    ls -1dt "$FK_LOGS"/run-* 2>/dev/null | tail -n +"$((keep + 1))" | xargs -r rm -rf
+    ls -1dt "$FK_LOGS"/*/ 2>/dev/null | tail -n +"$((keep + 1))" | xargs -r rm -rf
 }
 
 fk_elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", b - a}'; }

@@ -1,1 +1,551 @@
 //! Harness for fencekit's end-to-end tests.
+//!
+//! Host tests use [`tool_path`] to find the workspace's built programs.
+//! Guest tests run shell scripts in the guest test bed (`scripts/testbed/`,
+//! see its README.md): [`Guest`] boots one guest with LIO LUNs exported
+//! through several tcm_loop nexuses (one per cluster node), [`TwoGuests`]
+//! boots two guests that share one tgtd iSCSI LUN and drives them from a
+//! host-side script.
+//!
+//! Guest tests start with [`require_or_skip`], which skips them (with a
+//! `SKIP` line) when the test bed is not built, unless
+//! `FENCEKIT_TESTBED=require` is set (as `make test` does), in which case a
+//! missing test bed fails the test. Name guest tests `guest_*` and two-guest
+//! tests `twoguest_*`, so that one filter selects them, and run them with
+//! `--test-threads=1`: every guest is a QEMU process emulating a CPU.
+
+use std::env;
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The workspace root: the parent of this crate's directory.
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+/// `scripts/testbed` in the workspace.
+pub fn testbed_dir() -> PathBuf {
+    workspace_root().join("scripts").join("testbed")
+}
+
+/// The test bed's cache: `$FK_TESTBED_CACHE`, or `.cache/testbed` in the
+/// workspace.
+pub fn testbed_cache() -> PathBuf {
+    match env::var_os("FK_TESTBED_CACHE") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join(".cache").join("testbed"),
+    }
+}
+
+/// A guest script shipped with the tests: `tests/guest/NAME`.
+pub fn guest_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("guest")
+        .join(name)
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Whether guest tests can run here: QEMU is installed and the guest kernel
+/// and initramfs have been built (`make testbed`).
+pub fn testbed_available() -> bool {
+    let guest = testbed_cache().join("guest");
+    find_in_path("qemu-system-x86_64").is_some()
+        && guest.join("vmlinuz").is_file()
+        && guest.join("initrd.img").is_file()
+        && testbed_dir().join("run-in-guest").is_file()
+}
+
+/// Call first in every guest test: `if !require_or_skip("guest_x") { return; }`.
+///
+/// Returns true when the test bed is available. Otherwise prints
+/// `SKIP <name>: guest test bed not built (run make testbed)` and returns
+/// false, or panics when `FENCEKIT_TESTBED=require` is set.
+pub fn require_or_skip(name: &str) -> bool {
+    if testbed_available() {
+        return true;
+    }
+    let why = if find_in_path("qemu-system-x86_64").is_none() {
+        "qemu-system-x86_64 not found (run scripts/setup-deps.sh)"
+    } else {
+        "guest test bed not built (run make testbed)"
+    };
+    if env::var("FENCEKIT_TESTBED").as_deref() == Ok("require") {
+        panic!("{name}: {why}; FENCEKIT_TESTBED=require does not allow skipping");
+    }
+    // Straight to the process's stderr, past the test harness's capture, so
+    // that the skip shows in the cargo test output.
+    let _ = writeln!(std::io::stderr(), "SKIP {name}: {why}");
+    false
+}
+
+/// The path of a program built from this workspace, e.g. `tool_path("prkeys")`.
+///
+/// Looks in `target/debug` and `target/release` of the workspace (or of
+/// `$CARGO_TARGET_DIR`), the profile of this test build first. Panics with
+/// a clear message when the program has not been built.
+pub fn tool_path(name: &str) -> PathBuf {
+    let target = match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace_root().join(dir)
+            }
+        }
+        _ => workspace_root().join("target"),
+    };
+    let profiles = if cfg!(debug_assertions) {
+        ["debug", "release"]
+    } else {
+        ["release", "debug"]
+    };
+    let candidates: Vec<PathBuf> = profiles.iter().map(|p| target.join(p).join(name)).collect();
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return found.clone();
+    }
+    panic!(
+        "program `{name}` is not built: looked for {} (run `cargo build --workspace`)",
+        candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+}
+
+/// What a guest script did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestOutput {
+    /// The script's exit status; 124 when the guest timed out, 125 when the
+    /// test bed failed, 128+N when the runner was killed by signal N.
+    pub status: i32,
+    /// The script's standard output.
+    pub stdout: String,
+    /// The script's standard error, and the test bed's own messages.
+    pub stderr: String,
+    /// Where this run's logs are (console.log: the guest's kernel console).
+    pub log_dir: PathBuf,
+}
+
+impl GuestOutput {
+    /// Whether the script exited with status 0.
+    pub fn success(&self) -> bool {
+        self.status == 0
+    }
+
+    /// Panics, showing the output and the log directory, unless the script
+    /// exited with status 0.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        self.assert_status(0)
+    }
+
+    /// Panics, showing the output and the log directory, unless the script
+    /// exited with `status`.
+    #[track_caller]
+    pub fn assert_status(&self, status: i32) -> &Self {
+        if self.status != status {
+            panic!("expected exit status {status}\n{self}");
+        }
+        self
+    }
+
+    /// Panics unless stdout contains `needle`.
+    #[track_caller]
+    pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+        if !self.stdout.contains(needle) {
+            panic!("stdout does not contain {needle:?}\n{self}");
+        }
+        self
+    }
+}
+
+impl fmt::Display for GuestOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "guest script exit status: {}", self.status)?;
+        writeln!(f, "--- stdout ---\n{}", self.stdout)?;
+        writeln!(f, "--- stderr ---\n{}", self.stderr)?;
+        write!(
+            f,
+            "--- logs: {} (console.log is the guest's console)",
+            self.log_dir.display()
+        )
+    }
+}
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+fn log_dir_for(kind: &str) -> PathBuf {
+    let n = RUNS.fetch_add(1, Ordering::SeqCst);
+    let thread = std::thread::current();
+    let test = thread
+        .name()
+        .unwrap_or("main")
+        .rsplit("::")
+        .next()
+        .unwrap_or("main")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>();
+    testbed_cache()
+        .join("logs")
+        .join(format!("{kind}-{test}-{}-{n}", std::process::id()))
+}
+
+/// How to call one of the test bed's entry points: `PROGRAM ARGS... SCRIPT FILES...`.
+struct Invocation {
+    program: &'static str,
+    kind: &'static str,
+    args: Vec<OsString>,
+    files: Vec<PathBuf>,
+}
+
+fn run_testbed(inv: Invocation, script: &str) -> GuestOutput {
+    let mut file = tempfile::Builder::new()
+        .prefix("fk-guest-")
+        .suffix(".sh")
+        .tempfile()
+        .expect("create a temporary file for the guest script");
+    file.write_all(script.as_bytes())
+        .and_then(|()| file.flush())
+        .expect("write the guest script");
+    run_testbed_file(inv, file.path())
+}
+
+fn run_testbed_file(inv: Invocation, script: &Path) -> GuestOutput {
+    let log_dir = log_dir_for(inv.kind);
+    let runner = testbed_dir().join(inv.program);
+    let out = Command::new(&runner)
+        .args(&inv.args)
+        .arg(script)
+        .args(&inv.files)
+        .env("FK_LOG_DIR", &log_dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", runner.display()));
+    let status = out
+        .status
+        .code()
+        .or_else(|| out.status.signal().map(|s| 128 + s))
+        .unwrap_or(-1);
+    GuestOutput {
+        status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        log_dir,
+    }
+}
+
+/// One guest with LIO LUNs, each exported through several tcm_loop nexuses.
+///
+/// ```no_run
+/// use fencekit_tests::{Guest, tool_path};
+/// let out = Guest::new()
+///     .nodes(2)
+///     .luns(1)
+///     .multipath(true)
+///     .file(tool_path("prkeys"))
+///     .run_script("prkeys keys $FK_LUN0_NODE0_SD");
+/// out.assert_success();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Guest {
+    nodes: u32,
+    luns: u32,
+    lun_size_mb: Option<u32>,
+    multipath: bool,
+    scsi_debug: Option<String>,
+    files: Vec<PathBuf>,
+    timeout: Option<Duration>,
+}
+
+impl Default for Guest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Guest {
+    /// Two nodes, one LUN of 64 MiB, no multipath, no scsi_debug.
+    pub fn new() -> Self {
+        Guest {
+            nodes: 2,
+            luns: 1,
+            lun_size_mb: None,
+            multipath: false,
+            scsi_debug: None,
+            files: Vec::new(),
+            timeout: None,
+        }
+    }
+
+    /// Nexuses (initiator ports, i.e. cluster nodes) per LUN.
+    pub fn nodes(mut self, n: u32) -> Self {
+        self.nodes = n;
+        self
+    }
+
+    /// Number of LIO fileio LUNs.
+    pub fn luns(mut self, m: u32) -> Self {
+        self.luns = m;
+        self
+    }
+
+    /// Size of each LUN in MiB.
+    pub fn lun_size_mb(mut self, mb: u32) -> Self {
+        self.lun_size_mb = Some(mb);
+        self
+    }
+
+    /// Join the paths of each LUN into a dm-multipath map (`FK_LUN<i>_MPATH`).
+    pub fn multipath(mut self, on: bool) -> Self {
+        self.multipath = on;
+        self
+    }
+
+    /// Also load scsi_debug with these module arguments (may be empty).
+    pub fn scsi_debug(mut self, args: &str) -> Self {
+        self.scsi_debug = Some(args.to_string());
+        self
+    }
+
+    /// Copy a file (with its shared libraries) to `/fk/bin` in the guest.
+    pub fn file(mut self, path: impl AsRef<Path>) -> Self {
+        self.files.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Copy a program built from this workspace ([`tool_path`]) to the guest.
+    pub fn tool(self, name: &str) -> Self {
+        self.file(tool_path(name))
+    }
+
+    /// Kill the guest after this long (default: `$FK_GUEST_TIMEOUT` or 300 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = vec![
+            "--nodes".into(),
+            self.nodes.to_string().into(),
+            "--luns".into(),
+            self.luns.to_string().into(),
+        ];
+        if let Some(mb) = self.lun_size_mb {
+            a.extend(["--lun-size".into(), mb.to_string().into()]);
+        }
+        if self.multipath {
+            a.push("--multipath".into());
+        }
+        if let Some(args) = &self.scsi_debug {
+            a.extend(["--scsi-debug".into(), args.into()]);
+        }
+        if let Some(t) = self.timeout {
+            a.extend(["--timeout".into(), t.as_secs().max(1).to_string().into()]);
+        }
+        a
+    }
+
+    fn invocation(&self) -> Invocation {
+        Invocation {
+            program: "run-in-guest",
+            kind: "run",
+            args: self.args(),
+            files: self.files.clone(),
+        }
+    }
+
+    /// Run a `/bin/sh` script in the guest (`scripts/testbed/run-in-guest`).
+    pub fn run_script(&self, script: &str) -> GuestOutput {
+        run_testbed(self.invocation(), script)
+    }
+
+    /// Run a script file in the guest, e.g. [`guest_script`]`("smoke_pr.sh")`.
+    pub fn run_script_file(&self, script: impl AsRef<Path>) -> GuestOutput {
+        run_testbed_file(self.invocation(), script.as_ref())
+    }
+}
+
+/// How the second guest of [`TwoGuests`] sees the shared LUN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DiskB {
+    /// SCSI pass-through (virtio-scsi `scsi-block`): PR commands reach tgtd.
+    #[default]
+    ScsiBlock,
+    /// QEMU's emulated SCSI disk: PR commands fail with ILLEGAL REQUEST.
+    ScsiHd,
+    /// A virtio block disk: no SCSI at all (`FK_SG` is empty).
+    VirtioBlk,
+}
+
+impl DiskB {
+    fn as_arg(self) -> &'static str {
+        match self {
+            DiskB::ScsiBlock => "scsi-block",
+            DiskB::ScsiHd => "scsi-hd",
+            DiskB::VirtioBlk => "virtio-blk",
+        }
+    }
+}
+
+/// Two guests sharing one tgtd iSCSI LUN, driven by a host-side bash script
+/// that runs commands in them with `on a 'cmd'` and `on b 'cmd'`
+/// (`scripts/testbed/two-guests`; see its README.md).
+#[derive(Debug, Clone, Default)]
+pub struct TwoGuests {
+    disk_b: DiskB,
+    lun_size_mb: Option<u32>,
+    files: Vec<PathBuf>,
+    timeout: Option<Duration>,
+}
+
+impl TwoGuests {
+    /// Both guests with scsi-block pass-through, a 64 MiB LUN.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How guest b sees the LUN.
+    pub fn disk_b(mut self, disk: DiskB) -> Self {
+        self.disk_b = disk;
+        self
+    }
+
+    /// Size of the LUN in MiB.
+    pub fn lun_size_mb(mut self, mb: u32) -> Self {
+        self.lun_size_mb = Some(mb);
+        self
+    }
+
+    /// Copy a file (with its shared libraries) to `/fk/bin` in both guests.
+    pub fn file(mut self, path: impl AsRef<Path>) -> Self {
+        self.files.push(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// Copy a program built from this workspace ([`tool_path`]) to both guests.
+    pub fn tool(self, name: &str) -> Self {
+        self.file(tool_path(name))
+    }
+
+    /// Bound for the whole run (default: `$FK_GUEST_TIMEOUT` or 300 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = vec!["--disk-b".into(), self.disk_b.as_arg().into()];
+        if let Some(mb) = self.lun_size_mb {
+            a.extend(["--lun-size".into(), mb.to_string().into()]);
+        }
+        for f in &self.files {
+            a.extend(["--file".into(), f.clone().into_os_string()]);
+        }
+        if let Some(t) = self.timeout {
+            a.extend(["--timeout".into(), t.as_secs().max(1).to_string().into()]);
+        }
+        a
+    }
+
+    fn invocation(&self) -> Invocation {
+        Invocation {
+            program: "two-guests",
+            kind: "two",
+            args: self.args(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Run a host-side bash script that drives the guests with `on`.
+    pub fn run_script(&self, script: &str) -> GuestOutput {
+        run_testbed(self.invocation(), script)
+    }
+
+    /// The same with a script file, e.g. [`guest_script`]`("twoguest_smoke_pr.sh")`.
+    pub fn run_script_file(&self, script: impl AsRef<Path>) -> GuestOutput {
+        run_testbed_file(self.invocation(), script.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_root_holds_the_workspace_manifest() {
+        assert!(workspace_root().join("Cargo.toml").is_file());
+        assert!(testbed_dir().join("run-in-guest").is_file());
+        assert!(guest_script("smoke_pr.sh").is_file());
+    }
+
+    #[test]
+    fn runner_arguments() {
+        let g = Guest::new()
+            .nodes(3)
+            .luns(2)
+            .lun_size_mb(16)
+            .multipath(true)
+            .scsi_debug("num_tgts=2")
+            .file("/bin/true");
+        let args: Vec<String> = g
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--nodes",
+                "3",
+                "--luns",
+                "2",
+                "--lun-size",
+                "16",
+                "--multipath",
+                "--scsi-debug",
+                "num_tgts=2",
+            ]
+        );
+        assert_eq!(g.invocation().files, [PathBuf::from("/bin/true")]);
+    }
+
+    #[test]
+    fn two_guests_arguments() {
+        let t = TwoGuests::new().disk_b(DiskB::VirtioBlk).file("/bin/true");
+        let args: Vec<String> = t
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(args, ["--disk-b", "virtio-blk", "--file", "/bin/true"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "is not built")]
+    fn tool_path_panics_for_a_missing_program() {
+        tool_path("no-such-fencekit-program");
+    }
+}

@@ -1,0 +1,98 @@
+//! Smoke tests of the guest test bed itself, with sg3-utils, lsscsi,
+//! multipath-tools and LVM as references (no fencekit program needed).
+//! The scripts are in `tests/guest/`. They skip when the test bed is not
+//! built, unless `FENCEKIT_TESTBED=require` is set.
+
+use fencekit_tests::{guest_script, require_or_skip, DiskB, Guest, TwoGuests};
+
+#[test]
+fn guest_smoke_pr_sequence() {
+    if !require_or_skip("guest_smoke_pr_sequence") {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(2)
+        .luns(1)
+        .run_script_file(guest_script("smoke_pr.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: persistent reservation sequence");
+}
+
+#[test]
+fn guest_smoke_multipath() {
+    if !require_or_skip("guest_smoke_multipath") {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(2)
+        .luns(1)
+        .multipath(true)
+        .run_script_file(guest_script("smoke_multipath.sh"));
+    out.assert_success()
+        .assert_stdout_contains("active ready running")
+        .assert_stdout_contains("PASS: multipath map");
+}
+
+#[test]
+fn guest_smoke_device_map() {
+    if !require_or_skip("guest_smoke_device_map") {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(3)
+        .luns(2)
+        .lun_size_mb(32)
+        .scsi_debug("num_tgts=1")
+        .run_script_file(guest_script("smoke_devices.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: device map");
+}
+
+#[test]
+fn guest_smoke_exit_status_and_streams() {
+    if !require_or_skip("guest_smoke_exit_status_and_streams") {
+        return;
+    }
+    // The script's status comes back as the runner's, its stdout and stderr
+    // separately and without kernel messages, FILEs land on PATH.
+    let out = Guest::new().nodes(1).file("/bin/true").run_script(
+        "echo out-line\necho err-line >&2\ncommand -v true | grep -qx /fk/bin/true || exit 9\nexit 42\n",
+    );
+    out.assert_status(42);
+    assert_eq!(out.stdout, "out-line\n", "{out}");
+    assert_eq!(out.stderr, "err-line\n", "{out}");
+}
+
+#[test]
+fn twoguest_smoke_pr_sequence() {
+    if !require_or_skip("twoguest_smoke_pr_sequence") {
+        return;
+    }
+    let out = TwoGuests::new().run_script_file(guest_script("twoguest_smoke_pr.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: two-guest persistent reservation sequence");
+}
+
+#[test]
+fn twoguest_emulated_scsi_hd_refuses_pr() {
+    if !require_or_skip("twoguest_emulated_scsi_hd_refuses_pr") {
+        return;
+    }
+    let out = TwoGuests::new()
+        .disk_b(DiskB::ScsiHd)
+        .run_script_file(guest_script("twoguest_disk_b.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: guest b with scsi-hd");
+}
+
+#[test]
+fn twoguest_virtio_blk_has_no_scsi() {
+    if !require_or_skip("twoguest_virtio_blk_has_no_scsi") {
+        return;
+    }
+    let out = TwoGuests::new()
+        .disk_b(DiskB::VirtioBlk)
+        .run_script_file(guest_script("twoguest_disk_b.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: guest b with virtio-blk");
+}
