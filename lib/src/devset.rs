@@ -138,6 +138,9 @@ fn kernel_name(device: &Path, roots: &Roots) -> Option<String> {
         return Some(base);
     }
     // A device-mapper name (/dev/mapper/NAME): find the dm-N that has it.
+    if !device.starts_with(roots.dev.join("mapper")) {
+        return None;
+    }
     let entries = fs::read_dir(roots.sys.join("block")).ok()?;
     entries
         .flatten()
@@ -154,11 +157,21 @@ fn kernel_name(device: &Path, roots: &Roots) -> Option<String> {
 /// logical unit.
 pub fn resolve(device: &Path, roots: &Roots) -> Result<Target, DevSetError> {
     let shown = device.display().to_string();
-    if let Err(source) = fs::symlink_metadata(device) {
-        return Err(DevSetError::Missing {
-            device: shown,
-            source,
-        });
+    match fs::metadata(device) {
+        Err(source) => {
+            return Err(DevSetError::Missing {
+                device: shown,
+                source,
+            })
+        }
+        // An sg node (or any character device) is one SCSI device: no sysfs
+        // walk needed, which matters when hundreds are named at once.
+        Ok(md) if md.file_type().is_char_device() => {
+            return Ok(Target::Single {
+                node: device.to_path_buf(),
+            });
+        }
+        Ok(_) => {}
     }
     let Some(mut name) = kernel_name(device, roots) else {
         return Ok(Target::Single {
