@@ -55,8 +55,11 @@ fn guest_smoke_exit_status_and_streams() {
     }
     // The script's status comes back as the runner's, its stdout and stderr
     // separately and without kernel messages, FILEs land on PATH.
-    let out = Guest::new().nodes(1).file("/bin/true").run_script(
-        "echo out-line\necho err-line >&2\ncommand -v true | grep -qx /fk/bin/true || exit 9\nexit 42\n",
+    let out = Guest::new().nodes(1).file("/usr/bin/base32").run_script(
+        "echo out-line\necho err-line >&2\n\
+         [ \"$(command -v base32)\" = /fk/bin/base32 ] || exit 9\n\
+         [ \"$(echo hi | base32)\" = NBUQU=== ] || exit 10\n\
+         exit 42\n",
     );
     out.assert_status(42);
     assert_eq!(out.stdout, "out-line\n", "{out}");
