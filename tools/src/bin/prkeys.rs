@@ -12,6 +12,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::devset::{Roots, Target};
 use fencekit::prset::{self, DeviceOutcome, Options, PathReport, Scope};
+use fencekit::scsi::error::{IllegalReason, ScsiError};
 use fencekit::scsi::pr::{Key, PrType, RegisterAndMove};
 use fencekit::scsi::transport::RetryPolicy;
 use fencekit::scsi::transport_id::parse_transport_id_args;
@@ -253,7 +254,14 @@ fn status_of<T>(o: &DeviceOutcome<T>, all: bool) -> u8 {
 fn error_of<T>(o: &DeviceOutcome<T>, all: bool) -> Option<String> {
     match &o.target {
         Err(e) => Some(e.to_string()),
-        Ok(_) => o.deciding_error(all).map(ToString::to_string),
+        Ok(_) => o.deciding_error(all).map(|e| match e {
+            ScsiError::IllegalRequest {
+                reason: IllegalReason::InvalidOpcode | IllegalReason::InvalidFieldInCdb,
+                command,
+                ..
+            } => format!("{e} (the device does not support {command})"),
+            _ => e.to_string(),
+        }),
     }
 }
 
@@ -287,8 +295,11 @@ fn finish<T: Serialize>(
             if let Some(v) = o.value() {
                 print!("{}", text(o, v));
             }
+            // A failed path is worth its own line when the device's result
+            // does not already say it: another path succeeded, or several
+            // paths were tried.
             for (path, e) in o.failed_paths() {
-                if status == 0 || !all {
+                if status == 0 || (!all && o.paths.len() > 1) {
                     eprintln!("prkeys: {}: path {} failed: {e}", o.device, path.display());
                 }
             }
