@@ -85,6 +85,9 @@ same "$C" -n -o -R -T 5 -K 0xc3
 n=$((n + 1)); echo "--- $n. illegal request: both tools give the same status"
 same "$A" -n -o -z -T 5 -K 0xa1
 [ "$prc" -eq 5 ] || [ "$prc" -eq 9 ] || fail "expected 5 or 9 for an unsupported service action, got $prc"
+n=$((n + 1)); echo "--- $n. illegal request: an obsolete type (2) on RESERVE"
+same "$A" -n -o -R -T 2 -K 0xa1
+[ "$prc" -ne 0 ] || fail "RESERVE with obsolete type 2 succeeded"
 
 # PREEMPT, not PREEMPT AND ABORT: the guest kernel's LIO (Debian 6.1)
 # deadlocks in PREEMPT AND ABORT through tcm_loop (testbed README);
@@ -100,6 +103,15 @@ step 24 "preempted B's write is refused" write "$B"
 step 0 "B is gone from the keys" prkeys keys "$A"
 expect "1 registered key"
 compare_all
+
+n=$((n + 1)); echo "--- $n. a symlink named sg_persist runs prkeys in sg_persist mode"
+mkdir -p /tmp/sgp && ln -sf "$(command -v prkeys)" /tmp/sgp/sg_persist
+/tmp/sgp/sg_persist -n -o -I -S 0xd4 -d "$C" || fail "register through the symlink"
+/tmp/sgp/sg_persist -k "$A" > /tmp/link.out 2>&1; lrc=$?
+sg_persist -k "$A" > /tmp/real.out 2>&1; rrc=$?
+cat /tmp/link.out
+cmp -s /tmp/link.out /tmp/real.out && [ "$lrc" -eq "$rrc" ] || { diff /tmp/real.out /tmp/link.out; fail "symlink output differs"; }
+grep -q "0xd4" /tmp/link.out || fail "the key registered through the symlink is missing"
 
 step 0 "A clears" prkeys clear --key 0xa1 "$A"
 step 0 "no keys after clear" prkeys keys "$A"
