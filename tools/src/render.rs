@@ -185,16 +185,35 @@ pub fn inquiry(head: &str, id: &Identity) -> String {
 pub fn changed<T>(o: &DeviceOutcome<T>, what: &str) -> String {
     let ok = o.paths.iter().filter(|p| p.result.is_ok()).count();
     match &o.target {
-        Ok(Target::Multipath { dm_name, paths, .. }) if o.paths.len() == paths.len() && paths.len() > 1 => {
-            let mut s = format!("{}: {what} (multipath map {dm_name}, {ok} of {} paths)\n", o.device, o.paths.len());
+        Ok(Target::Multipath { dm_name, paths, .. })
+            if o.paths.len() == paths.len() && paths.len() > 1 =>
+        {
+            let mut s = format!(
+                "{}: {what} (multipath map {dm_name}, {ok} of {} paths)\n",
+                o.device,
+                o.paths.len()
+            );
             for p in &o.paths {
-                let _ = writeln!(s, "    {}: {}", p.path.display(), if p.result.is_ok() { "ok" } else { "FAILED" });
+                let _ = writeln!(
+                    s,
+                    "    {}: {}",
+                    p.path.display(),
+                    if p.result.is_ok() { "ok" } else { "FAILED" }
+                );
             }
             s
         }
         Ok(Target::Multipath { dm_name, .. }) => {
-            let via = o.paths.iter().find(|p| p.result.is_ok()).map(|p| p.path.display().to_string()).unwrap_or_default();
-            format!("{}: {what} (multipath map {dm_name}, via {via})\n", o.device)
+            let via = o
+                .paths
+                .iter()
+                .find(|p| p.result.is_ok())
+                .map(|p| p.path.display().to_string())
+                .unwrap_or_default();
+            format!(
+                "{}: {what} (multipath map {dm_name}, via {via})\n",
+                o.device
+            )
         }
         _ => format!("{}: {what}\n", o.device),
     }
