@@ -5,6 +5,7 @@
 #   make demo     walk through persistent reservations in the guest
 #   make lint     cargo fmt --check, cargo clippy -D warnings
 #   make bench    run the benchmarks in scripts/bench/
+#   make fuzz     the parsers' never-panic property tests, many cases
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
@@ -16,7 +17,7 @@ CARGO ?= cargo
 GUEST_TEST_ARGS := --test-threads=1
 TEST_LOG_DIR := .cache/test-logs
 
-.PHONY: test deps testbed build host-test guest-test demo lint bench
+.PHONY: test deps testbed build host-test guest-test demo lint bench fuzz
 
 test:
 	@start=$$SECONDS; \
@@ -79,3 +80,12 @@ bench:
 		found=1; echo "== $$b"; "$$b"; \
 	done; \
 	[ "$$found" = 1 ] || echo "no benchmarks in scripts/bench/"
+
+# Every decoder of untrusted input (sense, INQUIRY, VPD, PR IN responses,
+# TransportIDs, qdisk blocks, multipath -ll text, ...) has a property test
+# named *never_panic* that feeds it arbitrary bytes. cargo-fuzz needs a
+# nightly toolchain, which the project's machines do not have, so `make
+# fuzz` runs those tests in release mode with FUZZ_CASES cases each.
+FUZZ_CASES ?= 100000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p fencekit -- never_panic

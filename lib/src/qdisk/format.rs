@@ -884,6 +884,12 @@ mod tests {
 
     proptest! {
         #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..4200)) {
+            let _ = decode_block::<StatusBlock>(&bytes);
+            let _ = decode_block::<QuorumHeader>(&bytes);
+        }
+
+        #[test]
         fn status_roundtrip(meta in arb_meta(), s in arb_status(), big in any::<bool>()) {
             check_roundtrip(meta, &s, if big { 4096 } else { 512 })?;
         }

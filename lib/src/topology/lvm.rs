@@ -222,4 +222,11 @@ mod tests {
     fn escapes() {
         assert_eq!(regex_escape("a.b|c"), "a\\.b\\|c");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn vgs_json_never_panics(text in "\\PC{0,400}") {
+            let _ = parse_vgs_json(&text);
+        }
+    }
 }
