@@ -63,7 +63,11 @@ guest-test:
 	if [ "$$rc" -ne 0 ]; then echo "guest-test: a guest suite failed (logs: $(TEST_LOG_DIR)/, .cache/testbed/logs/)"; exit 1; fi; \
 	if [ $$((g + t)) -eq 0 ]; then echo "guest-test: no guest test ran"; exit 1; fi
 
+# The demo sets up what it needs: packages, the guest, the programs.
 demo:
+	scripts/setup-deps.sh
+	scripts/testbed/build-guest
+	$(CARGO) build -p fencekit-tools
 	scripts/demo.sh
 
 lint:
