@@ -16,8 +16,9 @@
 //! The header is `[action: ]alias [(wwid)] dm-N vendor,product`; the wwid
 //! is printed only when it differs from the alias. Path columns are
 //! `%i %d %D %t %T %o` (H:C:T:L, device, dev_t, dm state, checker state,
-//! device state), each padded to the widest value or its header (`hcil`,
-//! `dev`, `dev_t`, `dm_st`, `chk_st`, `dev_st`) within the map. Checker
+//! device state), each padded to the widest value within the map, and in
+//! older releases to at least its header (`hcil`, `dev`, `dev_t`, `dm_st`,
+//! `chk_st`, `dev_st`; see [`MultipathMap::header_widths`]). Checker
 //! states may hold a space (`i/o pending`), so a path line is read from both
 //! ends. Lines that fit none of these shapes are errors naming the line;
 //! nothing here panics on any input.
@@ -58,6 +59,13 @@ pub struct MultipathMap {
     /// `/dev/disk/by-id` names of the map.
     #[serde(default)]
     pub by_id: Vec<String>,
+    /// Whether path columns are padded to at least their header widths
+    /// (`hcil`, `dev`, `dev_t`, `dm_st`, `chk_st`, `dev_st`), as older
+    /// multipath-tools releases print them; 0.9 pads each column to its
+    /// widest value in the map only. [`parse`] sets it from the text it
+    /// read, so that [`render`] reproduces that text. Not in the JSON model.
+    #[serde(skip)]
+    pub header_widths: bool,
 }
 
 impl MultipathMap {
@@ -260,6 +268,8 @@ fn path(line: &str) -> Result<MpPath, String> {
 /// Blank lines are skipped.
 pub fn parse(text: &str) -> Result<Vec<MultipathMap>, ParseError> {
     let mut maps: Vec<MultipathMap> = Vec::new();
+    // The path lines of each map as read, to learn their column widths.
+    let mut raw_paths: Vec<Vec<&str>> = Vec::new();
     // Where we are: 0 expect header, 1 expect props, 2 in groups.
     let mut state = 0;
     for (idx, raw) in text.lines().enumerate() {
@@ -310,12 +320,16 @@ pub fn parse(text: &str) -> Result<Vec<MultipathMap>, ParseError> {
                     .and_then(|m| m.groups.last_mut())
                     .ok_or_else(|| err("path line before any path group"))?;
                 g.paths.push(p);
+                if let Some(r) = raw_paths.last_mut() {
+                    r.push(line.trim_end());
+                }
                 continue;
             }
         }
         match header(line) {
             Some(m) => {
                 maps.push(m);
+                raw_paths.push(Vec::new());
                 state = 1;
             }
             None => {
@@ -334,6 +348,10 @@ pub fn parse(text: &str) -> Result<Vec<MultipathMap>, ParseError> {
             text: text.lines().last().unwrap_or("").to_string(),
             reason: "map header without a properties line".into(),
         });
+    }
+    for (m, raw) in maps.iter_mut().zip(&raw_paths) {
+        m.header_widths =
+            !raw.is_empty() && path_lines(m, false) != *raw && path_lines(m, true) == *raw;
     }
     Ok(maps)
 }
@@ -391,7 +409,32 @@ fn render_map(m: &MultipathMap, out: &mut String) {
         o(&m.hwhandler),
         o(&m.wp)
     ));
-    // Column widths over this map's paths, at least the header width.
+    let lines = path_lines(m, m.header_widths);
+    let mut lines = lines.iter();
+    let ng = m.groups.len();
+    for (gi, g) in m.groups.iter().enumerate() {
+        let last_g = gi + 1 == ng;
+        out.push_str(if last_g { "`-+- " } else { "|-+- " });
+        out.push_str(&format!(
+            "policy='{}' prio={} status={}\n",
+            o(&g.policy),
+            g.prio
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| UNDEF.into()),
+            o(&g.status)
+        ));
+        for line in lines.by_ref().take(g.paths.len()) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+}
+
+/// The path lines of a map, in group order, without line ends. Columns are
+/// padded to the widest value over the map's paths, and to at least the
+/// header widths with `header_widths`.
+fn path_lines(m: &MultipathMap, header_widths: bool) -> Vec<String> {
+    let o = |v: &Option<String>| v.clone().unwrap_or_else(|| UNDEF.into());
     let cols = |p: &MpPath| -> [String; 6] {
         [
             p.hctl
@@ -408,24 +451,20 @@ fn render_map(m: &MultipathMap, out: &mut String) {
             o(&p.dev_state),
         ]
     };
-    let mut width = [4usize, 3, 5, 5, 6, 6];
+    let mut width = if header_widths {
+        [4usize, 3, 5, 5, 6, 6]
+    } else {
+        [0; 6]
+    };
     for p in m.paths() {
         for (w, c) in width.iter_mut().zip(cols(p).iter()) {
             *w = (*w).max(c.len());
         }
     }
+    let mut out = Vec::new();
     let ng = m.groups.len();
     for (gi, g) in m.groups.iter().enumerate() {
         let last_g = gi + 1 == ng;
-        out.push_str(if last_g { "`-+- " } else { "|-+- " });
-        out.push_str(&format!(
-            "policy='{}' prio={} status={}\n",
-            o(&g.policy),
-            g.prio
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| UNDEF.into()),
-            o(&g.status)
-        ));
         let np = g.paths.len();
         for (pi, p) in g.paths.iter().enumerate() {
             let mut line = String::new();
@@ -438,10 +477,10 @@ fn render_map(m: &MultipathMap, out: &mut String) {
                 }
                 line.push_str(&format!("{v:<w$}"));
             }
-            out.push_str(line.trim_end());
-            out.push('\n');
+            out.push(line.trim_end().to_string());
         }
     }
+    out
 }
 
 #[cfg(test)]
@@ -474,6 +513,34 @@ size=269G features='0' hwhandler='0' wp=rw
         assert_eq!(p.hctl.unwrap().to_string(), "6:0:0:0");
         assert_eq!(p.devt.as_deref(), Some("8:16"));
         assert_eq!(render(&maps), ANCHOR);
+    }
+
+    /// multipath-tools 0.9.4 (Debian 12) on two tcm_loop paths: columns
+    /// padded to the widest value only.
+    const NARROW: &str = "\
+mpatha (36001405fecc787000000000000000000) dm-0 LIO-ORG,FILEIO
+size=64M features='1 queue_if_no_path' hwhandler='1 alua' wp=rw
+`-+- policy='service-time 0' prio=50 status=enabled
+  |- 0:0:1:0 sda 8:0  active ready running
+  `- 1:0:1:0 sdc 8:32 active ready running
+mpathb (36001405fecc787010000000000000000) dm-1 LIO-ORG,FILEIO
+size=64M features='1 queue_if_no_path' hwhandler='1 alua' wp=rw
+`-+- policy='service-time 0' prio=50 status=enabled
+  |- 0:0:1:1 sdb 8:16 active ready running
+  `- 1:0:1:1 sdd 8:48 active ready running
+";
+
+    #[test]
+    fn column_widths_follow_the_capture() {
+        let old = parse(ANCHOR).unwrap();
+        assert!(old[0].header_widths);
+        let new = parse(NARROW).unwrap();
+        assert!(!new[0].header_widths && !new[1].header_widths);
+        assert_eq!(render(&new), NARROW);
+        // A model without a capture (sysfs) renders in the current style.
+        let mut m = old[0].clone();
+        m.header_widths = false;
+        assert!(render(&[m]).contains("| `- 6:0:0:0 sdb 8:16 active ready running\n"));
     }
 
     #[test]

@@ -393,6 +393,7 @@ pub fn scan_with(
                 paths,
             }],
             by_id,
+            header_widths: false,
         });
     }
     for lun in luns.iter_mut().filter(|l| l.multipath.is_none()) {
