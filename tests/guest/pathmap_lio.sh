@@ -1,23 +1,26 @@
 #!/bin/sh
 # Guest test: pathmap against the reference tools on real LIO (tcm_loop)
-# logical units. Run inside the guest test bed, with pathmap, lsscsi and
-# (optionally) multipath on PATH.
+# logical units. Runs in the guest test bed with pathmap on PATH; lsscsi
+# and multipath are part of the guest.
 #
-# Environment (set by the test bed):
+# Environment (set by the test bed, scripts/testbed/README.md):
 #   FK_LUNS, FK_NODES            number of units and of nexuses per unit
-#   FK_LUN<i>_WWID               the unit's WWID (udev form)
-#   FK_LUN<i>_MPATH              its multipath map alias (empty: no map)
-#   FK_LUN<i>_NODE<j>_SD/_SG     kernel names of the unit's j-th path
-#   FK_LUN<i>_NODE<j>_BYPATH     its by-path name (without /dev/disk/by-path/)
+#   FK_LUN<i>_WWID               the unit's WWID (udev form, 3<naa>)
+#   FK_LUN<i>_SERIAL             its unit serial number
+#   FK_LUN<i>_MPATH              its multipath map, /dev/mapper/NAME (unset:
+#                                no --multipath)
+#   FK_LUN<i>_NODE<j>_SD/_SG     the j-th path's /dev/sdX and /dev/sgN
+#   FK_LUN<i>_NODE<j>_BYPATH     its /dev/disk/by-path link
 #   FK_LUN<i>_NODE<j>_HCTL       its H:C:T:L
-# Indices start at 0, or at 1 when FK_LUN0_WWID is unset.
+# Indices start at 0.
 #
 # Checks:
 #   pathmap --lsscsi             == lsscsi
 #   pathmap --lsscsi -g -i       == lsscsi -g -i
 #   pathmap --lsscsi -k -g       == lsscsi -k -g
-#   multipath -ll, parsed and rendered by pathmap, == multipath -ll
-#   maps, WWIDs, paths and by-path names in the model == the environment
+#   with maps: multipath -ll, parsed and rendered by pathmap, == multipath
+#   -ll; pathmap --multipath-ll from sysfs names the same maps
+#   resolve, show and by-path names in the model == the environment
 # Exits 1 on any mismatch, after printing a unified diff or the mismatch.
 set -u
 
@@ -31,7 +34,7 @@ bad() { printf 'FAIL: %s\n' "$*"; fail=1; }
 # same NAME WANT-FILE GOT-FILE
 same() {
 	if diff -u "$2" "$3" >"$tmp/d"; then
-		note "ok: $1"
+		note "ok: $1 ($(wc -l <"$2") lines)"
 	else
 		bad "$1 differs (- reference, + pathmap):"
 		cat "$tmp/d"
@@ -44,80 +47,111 @@ for t in pathmap lsscsi; do
 	command -v "$t" >/dev/null 2>&1 || { note "FAIL: $t is not on PATH"; exit 1; }
 done
 
+luns=${FK_LUNS:?}
+nodes=${FK_NODES:?}
+
 lsscsi >"$tmp/l.want" 2>&1
 pathmap --lsscsi >"$tmp/l.got" 2>&1
+n=$(grep -c 'LIO-ORG' "$tmp/l.want")
+[ "$n" -eq $((luns * nodes)) ] || bad "lsscsi shows $n LIO devices, expected $((luns * nodes))"
 same "lsscsi" "$tmp/l.want" "$tmp/l.got"
 
 lsscsi -g -i >"$tmp/lgi.want" 2>&1
 pathmap --lsscsi -g -i >"$tmp/lgi.got" 2>&1
+grep -q "$FK_LUN0_WWID" "$tmp/lgi.want" || bad "lsscsi -g -i does not show $FK_LUN0_WWID"
 same "lsscsi -g -i" "$tmp/lgi.want" "$tmp/lgi.got"
 
 lsscsi -k -g >"$tmp/lkg.want" 2>&1
 pathmap --lsscsi -k -g >"$tmp/lkg.got" 2>&1
 same "lsscsi -k -g" "$tmp/lkg.want" "$tmp/lkg.got"
 
-if command -v multipath >/dev/null 2>&1; then
+if [ -n "$(get FK_LUN0_MPATH)" ]; then
 	multipath -ll >"$tmp/mp.want" 2>/dev/null
+	n=$(grep -c 'active ready running' "$tmp/mp.want")
+	[ "$n" -eq $((luns * nodes)) ] || bad "multipath -ll shows $n active paths, expected $((luns * nodes))"
 	if pathmap --from-multipath-ll "$tmp/mp.want" --multipath-ll >"$tmp/mp.got" 2>"$tmp/mp.err"; then
 		same "multipath -ll (parse and render)" "$tmp/mp.want" "$tmp/mp.got"
 	else
 		bad "pathmap cannot parse multipath -ll: $(cat "$tmp/mp.err")"
 		cat "$tmp/mp.want"
 	fi
-	# The sysfs view must name the same maps over the same paths.
-	pathmap --multipath-ll >"$tmp/mps.got" 2>/dev/null
-	grep -v '^[|` ]' "$tmp/mp.want" | grep -v '^size=' | sort >"$tmp/mph.want"
-	grep -v '^[|` ]' "$tmp/mps.got" | grep -v '^size=' | sort >"$tmp/mph.got"
-	same "multipath map headers from sysfs" "$tmp/mph.want" "$tmp/mph.got"
-else
-	note "skip: multipath is not installed"
+	# The sysfs view names the same maps with the same paths; the table's
+	# features, handler, groups and checker states are only in multipath's
+	# own view, so only headers and the H:C:T:L/dev/dev_t columns compare.
+	pathmap --multipath-ll >"$tmp/mps.got" 2>"$tmp/mps.err" || bad "pathmap --multipath-ll: $(cat "$tmp/mps.err")"
+	cols() { sed -n -e 's/^\([^|` ][^ ]*\) (\(.*\)) \(dm-[0-9]*\) \(.*\)$/map \1 \2 \3 \4/p' \
+		-e 's/^[|` ]*[|`]- \([0-9:]*\) *\([a-z]*\) *\([0-9:]*\) .*$/path \1 \2 \3/p' "$1"; }
+	cols "$tmp/mp.want" >"$tmp/mpc.want"
+	cols "$tmp/mps.got" >"$tmp/mpc.got"
+	n=$(grep -c '^path' "$tmp/mpc.want")
+	[ "$n" -eq $((luns * nodes)) ] || bad "the column filter found $n paths in multipath -ll"
+	same "multipath maps and paths from sysfs" "$tmp/mpc.want" "$tmp/mpc.got"
 fi
 
-luns=${FK_LUNS:-0}
-nodes=${FK_NODES:-0}
-first=0
-[ -z "$(get FK_LUN0_WWID)" ] && first=1
-i=$first
-while [ "$i" -lt $((luns + first)) ]; do
+# What udev's path_id would derive: nothing. tcm_loop hosts hang off a
+# virtual tcm_loop_0 root device, not a PCI, platform or other bus that
+# path_id knows, so udev makes no by-path link for them. The test bed makes
+# its own links (loopback-<target wwn>-lun-<n>, in the style of path_id's
+# fc-<wwpn>-lun-<n>); pathmap must report those links as they are, and
+# derive nothing when there are none (a /dev without disk/by-path).
+mkdir -p "$tmp/dev"
+pathmap --dev-root "$tmp/dev" --json >"$tmp/nolinks.json" 2>&1 || bad "pathmap --dev-root: $(cat "$tmp/nolinks.json")"
+grep -q '"by_path": \[\]' "$tmp/nolinks.json" || bad "no empty by_path without links"
+if grep -q 'loopback-\|"by_path": \[$' "$tmp/nolinks.json"; then
+	bad "by-path names derived for tcm_loop paths, which udev does not name:"
+	grep -A2 '"by_path"' "$tmp/nolinks.json"
+else
+	note "ok: no by-path names derived for tcm_loop paths, as udev's path_id"
+fi
+
+i=0
+while [ "$i" -lt "$luns" ]; do
 	wwid=$(get "FK_LUN${i}_WWID")
+	serial=$(get "FK_LUN${i}_SERIAL")
 	mpath=$(get "FK_LUN${i}_MPATH")
+	got=$(pathmap resolve "$wwid" 2>&1)
 	if [ -n "$mpath" ]; then
-		want="/dev/mapper/$mpath"
-		got=$(pathmap resolve "$wwid" 2>&1)
-		[ "$got" = "$want" ] || bad "LUN $i: resolve $wwid gave '$got', expected $want"
-		got=$(pathmap resolve "$mpath" 2>&1)
-		[ "$got" = "$want" ] || bad "LUN $i: resolve $mpath gave '$got', expected $want"
+		[ "$got" = "$mpath" ] || bad "LUN $i: resolve $wwid gave '$got', expected $mpath"
+		for n in "${mpath#/dev/mapper/}" "$mpath" "$serial"; do
+			got=$(pathmap resolve "$n" 2>&1)
+			[ "$got" = "$mpath" ] || bad "LUN $i: resolve $n gave '$got', expected $mpath"
+		done
 	else
-		pathmap resolve "$wwid" >/dev/null 2>&1 || bad "LUN $i: WWID $wwid not found"
+		# No map: one of the unit's own paths.
+		ok=0
+		j=0
+		while [ "$j" -lt "$nodes" ]; do
+			[ "$got" = "$(get "FK_LUN${i}_NODE${j}_SD")" ] && ok=1
+			j=$((j + 1))
+		done
+		[ "$ok" = 1 ] || bad "LUN $i: resolve $wwid gave '$got', not a path of the unit"
 	fi
-	j=$first
-	while [ "$j" -lt $((nodes + first)) ]; do
+	j=0
+	while [ "$j" -lt "$nodes" ]; do
 		p="FK_LUN${i}_NODE${j}"
 		sd=$(get "${p}_SD")
 		sg=$(get "${p}_SG")
 		bp=$(get "${p}_BYPATH")
 		hctl=$(get "${p}_HCTL")
-		for n in "$sd" "$sg" "$hctl" "$bp"; do
-			[ -n "$n" ] || continue
+		for n in "$sd" "${sd#/dev/}" "$sg" "$hctl" "$bp" "${bp##*/}"; do
 			got=$(pathmap resolve "$n" 2>&1)
-			[ "$got" = "/dev/$sd" ] || bad "LUN $i node $j: resolve $n gave '$got', expected /dev/$sd"
+			[ "$got" = "$sd" ] || bad "LUN $i node $j: resolve $n gave '$got', expected $sd"
 		done
-		if [ -n "$hctl" ]; then
-			line=$(pathmap --lsscsi -k -g | grep -F "[$hctl]")
-			case "$line" in
-			*"/dev/$sd "*"/dev/$sg"*) ;;
-			*) bad "LUN $i node $j: lsscsi line for $hctl is '$line'" ;;
-			esac
-		fi
-		if [ -n "$bp" ] && ! pathmap show "$sd" | grep -qF "by-path $bp"; then
-			bad "LUN $i node $j: by-path $bp not shown for $sd"
-			pathmap show "$sd"
-		fi
-		if ! pathmap show "$sd" | head -1 | grep -qF "$wwid"; then
-			bad "LUN $i node $j: $sd does not show WWID $wwid"
-		fi
+		line=$(pathmap --lsscsi -k -g | grep -F "[$hctl]")
+		case "$line" in
+		*"$sd "*"$sg"*) ;;
+		*) bad "LUN $i node $j: lsscsi line for $hctl is '$line'" ;;
+		esac
+		pathmap show "$sd" >"$tmp/show" 2>&1 || bad "LUN $i node $j: show $sd: $(cat "$tmp/show")"
+		grep -qF "by-path ${bp##*/}" "$tmp/show" || {
+			bad "LUN $i node $j: by-path ${bp##*/} not shown for $sd"
+			cat "$tmp/show"
+		}
+		head -1 "$tmp/show" | grep -qF "$wwid" || bad "LUN $i node $j: $sd does not show WWID $wwid"
+		head -1 "$tmp/show" | grep -qF "serial $serial" || bad "LUN $i node $j: $sd does not show serial $serial"
 		j=$((j + 1))
 	done
+	note "ok: LUN $i: resolve, show and by-path for $nodes path(s)"
 	i=$((i + 1))
 done
 

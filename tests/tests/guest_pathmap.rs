@@ -1,0 +1,51 @@
+//! pathmap against the reference tools on real LIO units in the guest test
+//! bed (`tests/guest/pathmap_lio.sh`): lsscsi's formats byte for byte,
+//! `multipath -ll` parsed and rendered byte for byte, and names (WWID,
+//! serial, sd/sg, H:C:T:L, by-path, map) resolved to the right device. The
+//! tests skip when the test bed is not built, unless
+//! `FENCEKIT_TESTBED=require` is set.
+
+use std::time::Duration;
+
+use fencekit_tests::{guest_script, require_or_skip, Guest};
+
+#[test]
+fn guest_pathmap_matches_lsscsi() {
+    if !require_or_skip("guest_pathmap_matches_lsscsi") {
+        return;
+    }
+    // Two units on two nodes, and a scsi_debug disk for a second vendor
+    // and host type in the listings.
+    let out = Guest::new()
+        .nodes(2)
+        .luns(2)
+        .lun_size_mb(4)
+        .scsi_debug("dev_size_mb=4")
+        .tool("pathmap")
+        .timeout(Duration::from_secs(150))
+        .run_script_file(guest_script("pathmap_lio.sh"));
+    out.assert_success()
+        .assert_stdout_contains("ok: lsscsi (5 lines)")
+        .assert_stdout_contains("ok: lsscsi -g -i (5 lines)")
+        .assert_stdout_contains("ok: LUN 1: resolve, show and by-path for 2 path(s)")
+        .assert_stdout_contains("pathmap_lio: all checks passed");
+}
+
+#[test]
+fn guest_pathmap_multipath() {
+    if !require_or_skip("guest_pathmap_multipath") {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(2)
+        .luns(2)
+        .lun_size_mb(4)
+        .multipath(true)
+        .tool("pathmap")
+        .timeout(Duration::from_secs(180))
+        .run_script_file(guest_script("pathmap_lio.sh"));
+    out.assert_success()
+        .assert_stdout_contains("ok: multipath -ll (parse and render) (10 lines)")
+        .assert_stdout_contains("ok: multipath maps and paths from sysfs (6 lines)")
+        .assert_stdout_contains("pathmap_lio: all checks passed");
+}
