@@ -78,22 +78,30 @@ pub fn mounts_of(mountinfo: &str, major: u32, minor: u32) -> Vec<String> {
         .collect()
 }
 
-/// Undoes the `\040`-style escapes of mountinfo and /proc/swaps.
-fn unescape_octal(s: &str) -> String {
+/// Undoes the `\040`-style escapes of mountinfo and /proc/swaps. An escape
+/// whose value does not fit a byte is kept as it is.
+pub(crate) fn unescape_octal(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
+        let digits = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let value = digits.and_then(|d| {
+            let v =
+                u32::from(d[0] - b'0') * 64 + u32::from(d[1] - b'0') * 8 + u32::from(d[2] - b'0');
+            u8::try_from(v).ok()
+        });
+        match value {
+            Some(v) if b[i] == b'\\' => {
+                out.push(v);
+                i += 4;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -204,5 +212,13 @@ mod tests {
         // _IO(0x12, 104) and _IOR(0x12, 114, size_t) on 64-bit Linux.
         assert_eq!(libc::BLKSSZGET, 0x1268);
         assert_eq!(BLKGETSIZE64, 0x8008_1272);
+    }
+
+    #[test]
+    fn unescape_octal_handles_overflow() {
+        assert_eq!(unescape_octal(r"/mnt/a\040b"), "/mnt/a b");
+        // \777 is 511: not a byte, kept as text rather than overflowing.
+        assert_eq!(unescape_octal(r"x\777"), r"x\777");
+        assert_eq!(unescape_octal(r"end\04"), r"end\04");
     }
 }

@@ -101,7 +101,7 @@ impl Mounts {
             }
             m.entry(f[2].to_string())
                 .or_default()
-                .push(unescape_octal(f[4]));
+                .push(crate::scsi::blkdev::unescape_octal(f[4]));
         }
         Mounts(m)
     }
@@ -118,26 +118,6 @@ impl Mounts {
         devt.and_then(|d| self.0.get(d).cloned())
             .unwrap_or_default()
     }
-}
-
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Partitions of block device `disk` (kernel names, in partition order).
@@ -258,6 +238,6 @@ mod tests {
         );
         assert_eq!(m.of(Some("8:17")), vec!["/srv/my data"]);
         assert!(m.of(Some("8:0")).is_empty());
-        assert_eq!(unescape_octal("a\\04"), "a\\04");
+        assert_eq!(crate::scsi::blkdev::unescape_octal("a\\04"), "a\\04");
     }
 }

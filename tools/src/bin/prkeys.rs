@@ -12,8 +12,10 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::devset::{Roots, Target};
 use fencekit::prset::{self, DeviceOutcome, Options, PathReport, Scope};
+use fencekit::scsi::device::Device;
 use fencekit::scsi::error::{IllegalReason, ScsiError};
 use fencekit::scsi::pr::{Key, PrType, RegisterAndMove};
+use fencekit::scsi::sgio::SgIo;
 use fencekit::scsi::transport::RetryPolicy;
 use fencekit::scsi::transport_id::parse_transport_id_args;
 use fencekit_tools::render;
@@ -314,45 +316,49 @@ fn finish<T: Serialize>(
     Ok(statuses.into_iter().find(|&s| s != 0).unwrap_or(0))
 }
 
+/// A read on one usable path of every device, rendered by `text`.
+fn read<T, F>(command: &str, c: &Common, f: F, text: fn(&str, &T) -> String) -> Result<u8>
+where
+    T: Serialize + Send,
+    F: Fn(&Device<SgIo>) -> Result<T, ScsiError> + Sync,
+{
+    let out = prset::run(&c.devices, Scope::OnePath, &options(c)?, f);
+    finish(command, &out, false, c.json, |o, v| {
+        text(&render::heading(o), v)
+    })
+}
+
+/// A change on every device: on every path of a map for `Scope::AllPaths`
+/// (registration), through one path otherwise. `what` says what was done.
+fn change<F>(command: &str, c: &Common, scope: Scope, what: &str, f: F) -> Result<u8>
+where
+    F: Fn(&Device<SgIo>) -> Result<(), ScsiError> + Sync,
+{
+    let out = prset::run(&c.devices, scope, &options(c)?, f);
+    finish(command, &out, scope == Scope::AllPaths, c.json, |o, _| {
+        render::changed(o, what)
+    })
+}
+
 fn run(cli: Cli) -> Result<u8> {
     use Cmd::*;
+    use Scope::{AllPaths, OnePath};
     match cli.cmd {
-        Keys(c) => {
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| d.read_keys());
-            finish("keys", &out, false, c.json, |o, v| {
-                render::keys(&render::heading(o), v)
-            })
-        }
-        Reservation(c) => {
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
-                d.read_reservation()
-            });
-            finish("reservation", &out, false, c.json, |o, v| {
-                render::reservation(&render::heading(o), v)
-            })
-        }
-        Status(c) => {
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
-                d.read_full_status()
-            });
-            finish("status", &out, false, c.json, |o, v| {
-                render::full_status(&render::heading(o), v)
-            })
-        }
-        Caps(c) => {
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
-                d.report_capabilities()
-            });
-            finish("caps", &out, false, c.json, |o, v| {
-                render::capabilities(&render::heading(o), v)
-            })
-        }
-        Inquiry(c) => {
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| d.identity());
-            finish("inquiry", &out, false, c.json, |o, v| {
-                render::inquiry(&render::heading(o), v)
-            })
-        }
+        Keys(c) => read("keys", &c, |d| d.read_keys(), render::keys),
+        Reservation(c) => read(
+            "reservation",
+            &c,
+            |d| d.read_reservation(),
+            render::reservation,
+        ),
+        Status(c) => read("status", &c, |d| d.read_full_status(), render::full_status),
+        Caps(c) => read(
+            "caps",
+            &c,
+            |d| d.report_capabilities(),
+            render::capabilities,
+        ),
+        Inquiry(c) => read("inquiry", &c, |d| d.identity(), render::inquiry),
         Register {
             key,
             old,
@@ -360,22 +366,26 @@ fn run(cli: Cli) -> Result<u8> {
             common: c,
         } => {
             let new = key.get();
-            let out = prset::run(&c.devices, Scope::AllPaths, &options(&c)?, |d| match old {
-                Some(old) => d.register(old, new, aptpl),
-                None => d.register_and_ignore(new, aptpl),
-            });
-            finish("register", &out, true, c.json, |o, _| {
-                render::changed(o, &format!("registered key {new}"))
-            })
+            change(
+                "register",
+                &c,
+                AllPaths,
+                &format!("registered key {new}"),
+                |d| match old {
+                    Some(old) => d.register(old, new, aptpl),
+                    None => d.register_and_ignore(new, aptpl),
+                },
+            )
         }
         Unregister { key, common: c } => {
             let k = key.get();
-            let out = prset::run(&c.devices, Scope::AllPaths, &options(&c)?, |d| {
-                d.register(k, Key(0), false)
-            });
-            finish("unregister", &out, true, c.json, |o, _| {
-                render::changed(o, &format!("unregistered key {k}"))
-            })
+            change(
+                "unregister",
+                &c,
+                AllPaths,
+                &format!("unregistered key {k}"),
+                |d| d.register(k, Key(0), false),
+            )
         }
         Reserve {
             key,
@@ -383,12 +393,13 @@ fn run(cli: Cli) -> Result<u8> {
             common: c,
         } => {
             let (k, t) = (key.get(), r#type.r#type);
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
-                d.reserve(k, t)
-            });
-            finish("reserve", &out, false, c.json, |o, _| {
-                render::changed(o, &format!("reserved with key {k}, type {t}"))
-            })
+            change(
+                "reserve",
+                &c,
+                OnePath,
+                &format!("reserved with key {k}, type {t}"),
+                |d| d.reserve(k, t),
+            )
         }
         Release {
             key,
@@ -396,19 +407,23 @@ fn run(cli: Cli) -> Result<u8> {
             common: c,
         } => {
             let (k, t) = (key.get(), r#type.r#type);
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
-                d.release(k, t)
-            });
-            finish("release", &out, false, c.json, |o, _| {
-                render::changed(o, &format!("released reservation of key {k}"))
-            })
+            change(
+                "release",
+                &c,
+                OnePath,
+                &format!("released reservation of key {k}"),
+                |d| d.release(k, t),
+            )
         }
         Clear { key, common: c } => {
             let k = key.get();
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| d.clear(k));
-            finish("clear", &out, false, c.json, |o, _| {
-                render::changed(o, "cleared every registration and the reservation")
-            })
+            change(
+                "clear",
+                &c,
+                OnePath,
+                "cleared every registration and the reservation",
+                |d| d.clear(k),
+            )
         }
         Preempt {
             key,
@@ -421,23 +436,26 @@ fn run(cli: Cli) -> Result<u8> {
             let (k, t) = (key.get(), r#type.r#type);
             let v = victim.or(victim_ascii).unwrap_or_default();
             if v == Key(0) {
-                bail!("refusing to preempt key 0: SPC-4 treats it as 'all registrants' only under type 7/8 reservations; name the victim's key");
+                bail!("refusing to preempt key 0: name the victim's key (key 0 means every registrant only under an all-registrants reservation)");
             }
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
-                if abort {
-                    d.preempt_and_abort(k, v, t)
-                } else {
-                    d.preempt(k, v, t)
-                }
-            });
             let what = if abort {
                 "preempted and aborted"
             } else {
                 "preempted"
             };
-            finish("preempt", &out, false, c.json, |o, _| {
-                render::changed(o, &format!("{what} key {v} with key {k}, type {t}"))
-            })
+            change(
+                "preempt",
+                &c,
+                OnePath,
+                &format!("{what} key {v} with key {k}, type {t}"),
+                |d| {
+                    if abort {
+                        d.preempt_and_abort(k, v, t)
+                    } else {
+                        d.preempt(k, v, t)
+                    }
+                },
+            )
         }
         Move {
             key,
@@ -465,14 +483,9 @@ fn run(cli: Cli) -> Result<u8> {
                 transport_id: tids.remove(0),
             };
             let t = r#type.r#type;
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
+            let what = format!("moved the reservation to {transport_id} with key {to_key}");
+            change("move", &c, OnePath, &what, |d| {
                 d.register_and_move(&params, t)
-            });
-            finish("move", &out, false, c.json, |o, _| {
-                render::changed(
-                    o,
-                    &format!("moved the reservation to {transport_id} with key {to_key}"),
-                )
             })
         }
         ReplaceLost {
@@ -481,15 +494,8 @@ fn run(cli: Cli) -> Result<u8> {
             common: c,
         } => {
             let (k, t) = (key.get(), r#type.r#type);
-            let out = prset::run(&c.devices, Scope::OnePath, &options(&c)?, |d| {
-                d.replace_lost(k, t)
-            });
-            finish("replace-lost", &out, false, c.json, |o, _| {
-                render::changed(
-                    o,
-                    &format!("replaced the lost reservation with key {k}, type {t}"),
-                )
-            })
+            let what = format!("replaced the lost reservation with key {k}, type {t}");
+            change("replace-lost", &c, OnePath, &what, |d| d.replace_lost(k, t))
         }
     }
 }
