@@ -119,10 +119,11 @@ pub fn parse_shared_pvs(text: &str) -> Result<Vec<String>, String> {
             .split_once(':')
             .ok_or_else(|| format!("vgs: line without ':' separator: {l:?}"))?;
         let pv = pv.trim();
-        if matches!(attr.trim().chars().nth(5), Some('c' | 's')) && !pv.is_empty() {
-            if !out.iter().any(|p| p == pv) {
-                out.push(pv.to_string());
-            }
+        if matches!(attr.trim().chars().nth(5), Some('c' | 's'))
+            && !pv.is_empty()
+            && !out.iter().any(|p| p == pv)
+        {
+            out.push(pv.to_string());
         }
     }
     Ok(out)

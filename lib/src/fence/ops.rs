@@ -780,7 +780,7 @@ mod tests {
         assert!(!check(&o, std::slice::from_ref(&db), B).registered());
         assert!(check(&o, std::slice::from_ref(&da), A).registered());
         assert_eq!(
-            fence(&o, &[da.clone()], A, A, PREEMPT).unwrap_err(),
+            fence(&o, std::slice::from_ref(&da), A, A, PREEMPT).unwrap_err(),
             FenceRefused::SelfFence(A)
         );
         // Fencing again finds nothing to do and is still complete.
@@ -836,7 +836,7 @@ mod tests {
         unfence_device(&o, &da, A, false);
         l.lock().unwrap().regs.push(("x".into(), Key(0x99)));
         l.lock().unwrap().regs.push(("y".into(), A));
-        let st = status(&o, &[da.clone()], Some(A));
+        let st = status(&o, std::slice::from_ref(&da), Some(A));
         assert_eq!(st[0].probed.values().filter(|v| **v).count(), 2);
         let v = cluster_view(&[("a".into(), A), ("b".into(), B)], &st);
         assert_eq!(v.nodes[0].registered_on, vec!["mpatha"]);
