@@ -1004,9 +1004,9 @@ fn agent_mode(input: &str) -> u8 {
     };
     let quiet = |r: Result<u8, Fail>| match r {
         Ok(c) => c,
-        Err(Fail(_, e)) => {
+        Err(Fail(c, e)) => {
             eprintln!("Failed: {e:#}");
-            agent::exit::GENERIC
+            c
         }
     };
     match action {
@@ -1016,11 +1016,13 @@ fn agent_mode(input: &str) -> u8 {
                 key: Some(k),
             };
             let c = quiet(unfence(&ctx, &who, &devs, req.aptpl, false, false));
-            if c == code::OK {
-                println!("Success: Powered ON");
-                agent::exit::OK
-            } else {
-                agent::exit::GENERIC
+            match c {
+                code::OK => {
+                    println!("Success: Powered ON");
+                    agent::exit::OK
+                }
+                code::USAGE | code::REFUSED => agent::exit::BAD_ARGS,
+                _ => agent::exit::GENERIC,
             }
         }
         Action::Off | Action::Reboot => {
