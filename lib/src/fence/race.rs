@@ -306,6 +306,9 @@ mod tests {
         let r = race(&o, &da, A, &[B], PreemptMode::Preempt).unwrap();
         assert!(r.won(), "{r:?}");
         assert_eq!(r.disks.len(), 3);
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["verdict"], "won");
+        assert_eq!(j["disks"][0]["outcome"], "won");
         for l in &lus {
             assert_eq!(l.lock().unwrap().keys(), vec![A]);
         }
