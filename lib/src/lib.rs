@@ -6,6 +6,8 @@
 //! - [`compat`]: the command lines and output of sg3_utils' tools.
 //! - [`devset`]: what a device name stands for: one device, or a multipath
 //!   map and its paths.
+//! - [`fence`]: I/O fencing: key schemes, unfence, fence, race, verify and
+//!   the fence-agent protocol.
 //! - [`prset`]: persistent-reservation work over many devices and paths.
 //! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
 //! - [`topology`]: the storage stack from LUN to path, multipath map,
@@ -17,6 +19,7 @@
 
 pub mod compat;
 pub mod devset;
+pub mod fence;
 pub mod prset;
 pub mod qdisk;
 pub mod scsi;

@@ -1,0 +1,206 @@
+//! Device sets for fencing: the devices a node's key is registered on,
+//! each with the paths (I_T nexuses) it is reached through, and `auto`
+//! discovery of the PVs of shared volume groups, as fence_scsi does
+//! (`get_shared_devices()`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Serialize;
+
+use crate::devset::{self, DevSetError, Roots, Target};
+use crate::prset;
+use crate::scsi::device::Device;
+use crate::scsi::error::ScsiError;
+use crate::scsi::sgio::SgIo;
+use crate::scsi::transport::Transport;
+
+/// The `vgs` arguments fence_scsi uses to find shared PVs.
+pub const VGS_ARGS: [&str; 8] = [
+    "--noheadings",
+    "--separator",
+    ":",
+    "--sort",
+    "pv_uuid",
+    "--options",
+    "vg_attr,pv_name",
+    "--config",
+];
+/// The `--config` value that goes with [`VGS_ARGS`].
+pub const VGS_CONFIG: &str =
+    "global { locking_type = 0 } devices { preferred_names = [ \"^/dev/dm\" ] }";
+
+/// One device a key lives on, and the paths to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FenceDevice {
+    /// The name as given (or as found by `auto`).
+    pub name: String,
+    /// Every path: one for a plain device, the slaves of a multipath map.
+    pub paths: Vec<PathBuf>,
+    /// Paths sysfs does not call usable (`offline`, ...), a subset of
+    /// `paths`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unusable: Vec<PathBuf>,
+    /// True for a multipath map.
+    pub multipath: bool,
+}
+
+impl FenceDevice {
+    /// A plain device with one path.
+    pub fn single(name: &str) -> FenceDevice {
+        FenceDevice {
+            name: name.to_string(),
+            paths: vec![PathBuf::from(name)],
+            unusable: Vec::new(),
+            multipath: false,
+        }
+    }
+
+    /// Paths in the order to try one-path commands: usable ones first.
+    pub fn read_order(&self) -> Vec<&Path> {
+        let mut v: Vec<&Path> = self.paths.iter().map(PathBuf::as_path).collect();
+        v.sort_by_key(|p| self.unusable.iter().any(|u| u == p));
+        v
+    }
+
+    /// From a resolved devset target.
+    pub fn from_target(name: &str, t: &Target) -> FenceDevice {
+        match t {
+            Target::Single { node } => FenceDevice {
+                name: name.to_string(),
+                paths: vec![node.clone()],
+                unusable: Vec::new(),
+                multipath: false,
+            },
+            Target::Multipath { paths, .. } => FenceDevice {
+                name: name.to_string(),
+                paths: paths.iter().map(|p| p.node.clone()).collect(),
+                unusable: paths
+                    .iter()
+                    .filter(|p| !p.usable())
+                    .map(|p| p.node.clone())
+                    .collect(),
+                multipath: true,
+            },
+        }
+    }
+}
+
+/// Resolves device names into fence devices, expanding multipath maps
+/// (unless `multipath` is false).
+pub fn resolve(
+    names: &[String],
+    multipath: bool,
+    roots: &Roots,
+) -> Result<Vec<FenceDevice>, DevSetError> {
+    names
+        .iter()
+        .map(|n| {
+            if multipath {
+                devset::resolve(Path::new(n), roots).map(|t| FenceDevice::from_target(n, &t))
+            } else {
+                Ok(FenceDevice::single(n))
+            }
+        })
+        .collect()
+}
+
+/// Parses `vgs --noheadings --separator : --options vg_attr,pv_name`
+/// output and keeps the PVs of clustered (`c`) or shared (`s`) VGs: the
+/// sixth character of `vg_attr`. Order is kept, duplicates dropped.
+pub fn parse_shared_pvs(text: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let (attr, pv) = l
+            .split_once(':')
+            .ok_or_else(|| format!("vgs: line without ':' separator: {l:?}"))?;
+        let pv = pv.trim();
+        if matches!(attr.trim().chars().nth(5), Some('c' | 's'))
+            && !pv.is_empty()
+            && !out.iter().any(|p| p == pv)
+        {
+            out.push(pv.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `vgs` (the program `vgs`) as fence_scsi does and returns the
+/// shared PVs.
+pub fn discover_shared_pvs(vgs: &str) -> Result<Vec<String>, String> {
+    let out = Command::new(vgs)
+        .args(VGS_ARGS)
+        .arg(VGS_CONFIG)
+        .output()
+        .map_err(|e| format!("{vgs}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{vgs} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    parse_shared_pvs(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// Opens one path as a device. The fencing operations take an opener so
+/// that they run the same over SG_IO and over scripted transports.
+pub trait Opener: Sync {
+    /// The transport of opened devices.
+    type T: Transport;
+    /// Opens `path`.
+    fn open(&self, path: &Path) -> Result<Device<Self::T>, ScsiError>;
+}
+
+/// Opens paths through SG_IO with the options' timeout and retry policy.
+#[derive(Debug, Clone, Default)]
+pub struct SgOpener {
+    /// Timeout, UA retries, read-only.
+    pub opts: prset::Options,
+}
+
+impl Opener for SgOpener {
+    type T = SgIo;
+    fn open(&self, path: &Path) -> Result<Device<SgIo>, ScsiError> {
+        prset::open(path, &self.opts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vgs_shared_pvs() {
+        // vgs --noheadings --separator : --sort pv_uuid --options vg_attr,pv_name
+        let text = "  wz--n-:/dev/sda2\n  wz--ns:/dev/dm-3\n  wz--nc:/dev/dm-4\n  wz--ns:/dev/dm-3\n\n  wz--n-:/dev/sdb\n";
+        assert_eq!(
+            parse_shared_pvs(text).unwrap(),
+            vec!["/dev/dm-3", "/dev/dm-4"]
+        );
+        assert!(parse_shared_pvs("garbage\n").is_err());
+        assert!(parse_shared_pvs("").unwrap().is_empty());
+        // Too short an attribute is not shared.
+        assert!(parse_shared_pvs("wz:/dev/sdc\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn read_order_puts_unusable_paths_last() {
+        let d = FenceDevice {
+            name: "m".into(),
+            paths: vec!["/dev/sdb".into(), "/dev/sdc".into()],
+            unusable: vec!["/dev/sdb".into()],
+            multipath: true,
+        };
+        assert_eq!(
+            d.read_order(),
+            vec![Path::new("/dev/sdc"), Path::new("/dev/sdb")]
+        );
+        let r = resolve(&["/dev/x".into()], false, &Roots::default()).unwrap();
+        assert_eq!(r[0], FenceDevice::single("/dev/x"));
+    }
+}

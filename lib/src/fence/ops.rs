@@ -1,0 +1,868 @@
+//! Unfence (join), fence (evict), status and the watchdog check, over
+//! device sets, following fence_scsi (`set_status()`, `register_dev()`,
+//! `get_status()`, `scsi_check()`) with the corrections users asked for:
+//!
+//! - Registration goes to every path of a map (a registration belongs to
+//!   one I_T nexus, SPC-4 §5.14.7); a path added after the node joined
+//!   otherwise gets RESERVATION CONFLICT on every write (multipath-tools
+//!   30/78).
+//! - When the node's key is already registered, it may belong to a stale
+//!   I_T nexus (the iSCSI ISID changes across reboots; fence-agents
+//!   517/529/558), so the node preempts its own key through the first
+//!   path only (a preempt removes the key from every path; fence-agents
+//!   594), re-registers there if the preempt took that registration too,
+//!   and then registers the other paths.
+//! - The reservation is Write Exclusive, Registrants Only (type 5): every
+//!   registered node may write, and a node whose key is removed may not.
+//! - A fence preempts the victim's key through one path per device, all
+//!   devices in parallel, then reads back that the key is gone and that a
+//!   reservation exists (taking it if the preempt left none).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::devices::{FenceDevice, Opener};
+use crate::devset::par_map;
+use crate::scsi::device::Device;
+use crate::scsi::error::ScsiError;
+use crate::scsi::pr::{Key, PrType};
+use crate::scsi::transport::Transport;
+
+/// The reservation type fencing uses: Write Exclusive, Registrants Only.
+pub const FENCE_TYPE: PrType = PrType::WriteExclusiveRegistrantsOnly;
+
+/// Where the state file is by default.
+pub const DEFAULT_STATE: &str = "/var/run/cluster/fencekit.state";
+
+/// One command sent to one path.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Step {
+    /// The node the command went to.
+    pub path: String,
+    /// What was done (`register-and-ignore`, `self-preempt`, `reserve`,
+    /// `preempt-and-abort`, ...).
+    pub action: String,
+    /// True when it succeeded.
+    pub ok: bool,
+    /// The error, naming device, command and SCSI reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The sg3_utils exit status of the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u8>,
+}
+
+impl Step {
+    fn new<R>(path: &Path, action: &str, r: &Result<R, ScsiError>) -> Step {
+        Step {
+            path: path.display().to_string(),
+            action: action.to_string(),
+            ok: r.is_ok(),
+            error: r.as_ref().err().map(ToString::to_string),
+            status: r.as_ref().err().map(ScsiError::exit_code),
+        }
+    }
+}
+
+/// True for errors that mean this path did not reach the logical unit.
+fn path_failure(e: &ScsiError) -> bool {
+    crate::prset::is_path_failure(e)
+}
+
+/// Runs `f` through one path of `dev`: the next path only when the
+/// command could not reach the logical unit through this one. Returns the
+/// result, and the path that gave it.
+pub fn one_path<O: Opener, R>(
+    opener: &O,
+    dev: &FenceDevice,
+    f: impl Fn(&Device<O::T>) -> Result<R, ScsiError>,
+) -> (Result<R, ScsiError>, PathBuf) {
+    let order = dev.read_order();
+    let mut last = None;
+    for p in &order {
+        let r = opener.open(p).and_then(|d| f(&d));
+        match r {
+            Err(e) if path_failure(&e) => last = Some((Err(e), p.to_path_buf())),
+            r => return (r, p.to_path_buf()),
+        }
+    }
+    last.unwrap_or_else(|| {
+        (
+            Err(ScsiError::Open {
+                device: dev.name.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no paths"),
+            }),
+            PathBuf::from(&dev.name),
+        )
+    })
+}
+
+fn on_path<O: Opener, R>(
+    opener: &O,
+    p: &Path,
+    f: impl Fn(&Device<O::T>) -> Result<R, ScsiError>,
+) -> Result<R, ScsiError> {
+    opener.open(p).and_then(|d| f(&d))
+}
+
+/// The reservation on a device, for reports.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Holder {
+    /// The holder's key.
+    pub key: Key,
+    /// The reservation type's name.
+    #[serde(rename = "type")]
+    pub pr_type: String,
+}
+
+fn holder<T: Transport>(d: &Device<T>) -> Result<Option<Holder>, ScsiError> {
+    Ok(d.read_reservation()?.reservation.map(|r| Holder {
+        key: r.key,
+        pr_type: r.pr_type.name(),
+    }))
+}
+
+/// What unfence did on one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct UnfenceReport {
+    /// The device.
+    pub device: String,
+    /// The key was registered before (so it was re-registered through a
+    /// self-preempt).
+    pub was_registered: bool,
+    /// Every command sent, in order.
+    pub steps: Vec<Step>,
+    /// This node took the reservation.
+    pub reserved: bool,
+    /// The reservation afterwards.
+    pub reservation: Option<Holder>,
+    /// How many registrations of the key the device lists afterwards.
+    pub registrations: usize,
+    /// The key is registered on every path and a reservation exists.
+    pub complete: bool,
+    /// The error that stopped the work on this device, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Unfence one device: register `key` on every path, self-preempt a key
+/// that was already there through the first path, reserve type 5 if no
+/// reservation exists.
+pub fn unfence_device<O: Opener>(
+    opener: &O,
+    dev: &FenceDevice,
+    key: Key,
+    aptpl: bool,
+) -> UnfenceReport {
+    let mut rep = UnfenceReport {
+        device: dev.name.clone(),
+        was_registered: false,
+        steps: Vec::new(),
+        reserved: false,
+        reservation: None,
+        registrations: 0,
+        complete: false,
+        error: None,
+    };
+    let (keys, _) = one_path(opener, dev, |d| d.read_keys());
+    let keys = match keys {
+        Ok(k) => k.keys,
+        Err(e) => {
+            rep.error = Some(e.to_string());
+            return rep;
+        }
+    };
+    rep.was_registered = keys.contains(&key);
+    let order = dev.read_order();
+    let Some((first, rest)) = order.split_first() else {
+        rep.error = Some(format!("{}: no paths", dev.name));
+        return rep;
+    };
+    let r = on_path(opener, first, |d| d.register_and_ignore(key, aptpl));
+    rep.steps.push(Step::new(first, "register-and-ignore", &r));
+    if r.is_ok() && rep.was_registered {
+        let r = on_path(opener, first, |d| d.preempt(key, key, FENCE_TYPE));
+        rep.steps.push(Step::new(first, "self-preempt", &r));
+        // A preempt of a key no one holds the reservation with removes
+        // every registration of it, this path's too.
+        let held = on_path(opener, first, holder);
+        if !matches!(&held, Ok(Some(h)) if h.key == key) {
+            let r = on_path(opener, first, |d| d.register_and_ignore(key, aptpl));
+            rep.steps.push(Step::new(first, "register-and-ignore", &r));
+        }
+    }
+    let rest: Vec<&Path> = rest.to_vec();
+    let others = par_map(&rest, |p| {
+        let r = on_path(opener, p, |d| d.register_and_ignore(key, aptpl));
+        Step::new(p, "register-and-ignore", &r)
+    });
+    rep.steps.extend(others);
+
+    let (held, p) = one_path(opener, dev, holder);
+    match held {
+        Ok(Some(h)) => rep.reservation = Some(h),
+        Ok(None) => {
+            let r = on_path(opener, &p, |d| d.reserve(key, FENCE_TYPE));
+            rep.steps.push(Step::new(&p, "reserve", &r));
+            rep.reserved = r.is_ok();
+            // Another node may have reserved in between: read again.
+            rep.reservation = one_path(opener, dev, holder).0.ok().flatten();
+        }
+        Err(e) => rep.error = Some(e.to_string()),
+    }
+    match one_path(opener, dev, |d| d.read_keys()).0 {
+        Ok(k) => rep.registrations = k.keys.iter().filter(|&&x| x == key).count(),
+        Err(e) => rep.error = Some(e.to_string()),
+    }
+    let all_paths_ok = dev.paths.iter().all(|p| {
+        rep.steps
+            .iter()
+            .rev()
+            .find(|s| s.path == p.display().to_string() && s.action == "register-and-ignore")
+            .is_some_and(|s| s.ok)
+    });
+    rep.complete =
+        rep.error.is_none() && all_paths_ok && rep.registrations > 0 && rep.reservation.is_some();
+    rep
+}
+
+/// Unfence every device, in parallel.
+pub fn unfence<O: Opener>(
+    opener: &O,
+    devs: &[FenceDevice],
+    key: Key,
+    aptpl: bool,
+) -> Vec<UnfenceReport> {
+    par_map(devs, |d| unfence_device(opener, d, key, aptpl))
+}
+
+/// How a victim is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PreemptMode {
+    /// PREEMPT AND ABORT: also abort the victim's queued commands.
+    PreemptAndAbort,
+    /// PREEMPT only (for targets whose PREEMPT AND ABORT misbehaves).
+    Preempt,
+}
+
+impl PreemptMode {
+    fn name(self) -> &'static str {
+        match self {
+            PreemptMode::PreemptAndAbort => "preempt-and-abort",
+            PreemptMode::Preempt => "preempt",
+        }
+    }
+
+    /// Sends the preempt of `victim` with `own`.
+    pub fn send<T: Transport>(self, d: &Device<T>, own: Key, victim: Key) -> Result<(), ScsiError> {
+        match self {
+            PreemptMode::PreemptAndAbort => d.preempt_and_abort(own, victim, FENCE_TYPE),
+            PreemptMode::Preempt => d.preempt(own, victim, FENCE_TYPE),
+        }
+    }
+}
+
+/// How a fence is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FenceHow {
+    /// PREEMPT AND ABORT or PREEMPT.
+    pub mode: PreemptMode,
+    /// Register this node's key first where it is missing (fence_scsi
+    /// does); otherwise a device without it is an error.
+    pub register: bool,
+}
+
+/// What a fence did on one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct FenceReport {
+    /// The device.
+    pub device: String,
+    /// The victim's key was registered when the fence began.
+    pub victim_was_registered: bool,
+    /// Every command sent.
+    pub steps: Vec<Step>,
+    /// The victim's key is no longer registered.
+    pub victim_gone: bool,
+    /// The reservation afterwards.
+    pub reservation: Option<Holder>,
+    /// Victim gone and a reservation exists.
+    pub complete: bool,
+    /// The error that stopped the work on this device, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Fence `victim` on one device from the node holding `own`.
+pub fn fence_device<O: Opener>(
+    opener: &O,
+    dev: &FenceDevice,
+    own: Key,
+    victim: Key,
+    how: FenceHow,
+) -> FenceReport {
+    let mode = how.mode;
+    let mut rep = FenceReport {
+        device: dev.name.clone(),
+        victim_was_registered: false,
+        steps: Vec::new(),
+        victim_gone: false,
+        reservation: None,
+        complete: false,
+        error: None,
+    };
+    let keys = match one_path(opener, dev, |d| d.read_keys()).0 {
+        Ok(k) => k.keys,
+        Err(e) => {
+            rep.error = Some(e.to_string());
+            return rep;
+        }
+    };
+    rep.victim_was_registered = keys.contains(&victim);
+    if !keys.contains(&own) {
+        if !how.register {
+            // A node whose key is gone may itself have been fenced; it
+            // must not register again and fence back.
+            rep.error = Some(format!(
+                "{}: this node's key {own} is not registered (it may have been fenced); \
+                 not fencing without --register",
+                dev.name
+            ));
+            return rep;
+        }
+        // fence_scsi registers the survivor first.
+        let paths: Vec<&Path> = dev.read_order();
+        let steps = par_map(&paths, |p| {
+            let r = on_path(opener, p, |d| d.register_and_ignore(own, false));
+            Step::new(p, "register-and-ignore", &r)
+        });
+        rep.steps.extend(steps);
+    }
+    if rep.victim_was_registered {
+        let (r, p) = one_path(opener, dev, |d| mode.send(d, own, victim));
+        rep.steps.push(Step::new(&p, mode.name(), &r));
+        if let Err(e) = r {
+            rep.error = Some(e.to_string());
+        }
+    }
+    match one_path(opener, dev, |d| d.read_keys()).0 {
+        Ok(k) => rep.victim_gone = !k.keys.contains(&victim),
+        Err(e) => rep.error = rep.error.take().or(Some(e.to_string())),
+    }
+    let (held, p) = one_path(opener, dev, holder);
+    match held {
+        Ok(Some(h)) => rep.reservation = Some(h),
+        Ok(None) if rep.victim_gone => {
+            let r = on_path(opener, &p, |d| d.reserve(own, FENCE_TYPE));
+            rep.steps.push(Step::new(&p, "reserve", &r));
+            rep.reservation = one_path(opener, dev, holder).0.ok().flatten();
+        }
+        Ok(None) => {}
+        Err(e) => rep.error = rep.error.take().or(Some(e.to_string())),
+    }
+    rep.complete = rep.victim_gone && rep.reservation.is_some();
+    rep
+}
+
+/// The result of a fence over all devices.
+#[derive(Debug, Clone, Serialize)]
+pub struct FenceResult {
+    /// The survivor's key.
+    pub own_key: Key,
+    /// The victim's key.
+    pub victim_key: Key,
+    /// The method.
+    pub mode: PreemptMode,
+    /// One report per device, in the order given.
+    pub devices: Vec<FenceReport>,
+    /// The victim is gone from every device and each has a reservation.
+    pub complete: bool,
+}
+
+/// Why a fence was not attempted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FenceRefused {
+    /// The victim's key is this node's key.
+    #[error("refusing to fence this node: the victim's key {0} is this node's key")]
+    SelfFence(Key),
+    /// Key 0 means "no key".
+    #[error("key 0 cannot be fenced or used to fence")]
+    ZeroKey,
+    /// No devices.
+    #[error("no devices to fence on")]
+    NoDevices,
+}
+
+/// Fence `victim` on every device in parallel.
+pub fn fence<O: Opener>(
+    opener: &O,
+    devs: &[FenceDevice],
+    own: Key,
+    victim: Key,
+    how: FenceHow,
+) -> Result<FenceResult, FenceRefused> {
+    if own == victim {
+        return Err(FenceRefused::SelfFence(own));
+    }
+    if own.0 == 0 || victim.0 == 0 {
+        return Err(FenceRefused::ZeroKey);
+    }
+    if devs.is_empty() {
+        return Err(FenceRefused::NoDevices);
+    }
+    let devices = par_map(devs, |d| fence_device(opener, d, own, victim, how));
+    let complete = devices.iter().all(|d| d.complete);
+    Ok(FenceResult {
+        own_key: own,
+        victim_key: victim,
+        mode: how.mode,
+        devices,
+        complete,
+    })
+}
+
+/// What one device says about its registrations.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceStatus {
+    /// The device.
+    pub device: String,
+    /// Its paths.
+    pub paths: Vec<String>,
+    /// The PR generation.
+    pub generation: Option<u32>,
+    /// The keys as READ KEYS lists them (one per registered I_T nexus).
+    pub keys: Vec<Key>,
+    /// The reservation.
+    pub reservation: Option<Holder>,
+    /// Paths of this device on which `own` is registered (true) or not
+    /// (false), when probed; see [`probe_path`].
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub probed: BTreeMap<String, bool>,
+    /// The error reading it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DeviceStatus {
+    /// How many nexuses hold each key.
+    pub fn key_counts(&self) -> BTreeMap<Key, usize> {
+        let mut m = BTreeMap::new();
+        for k in &self.keys {
+            *m.entry(*k).or_default() += 1;
+        }
+        m
+    }
+}
+
+/// Whether `own` is registered through this path: REGISTER with `own` as
+/// both the old and the new key succeeds only for a nexus registered with
+/// `own`, and changes nothing else (it does advance the PR generation).
+pub fn probe_path<T: Transport>(d: &Device<T>, own: Key) -> Result<bool, ScsiError> {
+    match d.register(own, own, false) {
+        Ok(()) => Ok(true),
+        Err(ScsiError::ReservationConflict { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads keys and reservation of one device; with `probe`, also which
+/// paths hold that key.
+pub fn status_device<O: Opener>(opener: &O, dev: &FenceDevice, probe: Option<Key>) -> DeviceStatus {
+    let mut st = DeviceStatus {
+        device: dev.name.clone(),
+        paths: dev.paths.iter().map(|p| p.display().to_string()).collect(),
+        generation: None,
+        keys: Vec::new(),
+        reservation: None,
+        probed: BTreeMap::new(),
+        error: None,
+    };
+    match one_path(opener, dev, |d| Ok((d.read_keys()?, holder(d)?))).0 {
+        Ok((k, h)) => {
+            st.generation = Some(k.generation);
+            st.keys = k.keys;
+            st.reservation = h;
+        }
+        Err(e) => st.error = Some(e.to_string()),
+    }
+    if let Some(own) = probe {
+        for p in &dev.paths {
+            if let Ok(b) = on_path(opener, p, |d| probe_path(d, own)) {
+                st.probed.insert(p.display().to_string(), b);
+            }
+        }
+    }
+    st
+}
+
+/// Status of every device, in parallel.
+pub fn status<O: Opener>(
+    opener: &O,
+    devs: &[FenceDevice],
+    probe: Option<Key>,
+) -> Vec<DeviceStatus> {
+    par_map(devs, |d| status_device(opener, d, probe))
+}
+
+/// A node as seen across devices.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct NodeView {
+    /// Node name.
+    pub name: String,
+    /// Its key.
+    pub key: Key,
+    /// Devices on which it is registered.
+    pub registered_on: Vec<String>,
+    /// Devices on which it is not.
+    pub missing_on: Vec<String>,
+    /// Devices holding its key through fewer nexuses than this host has
+    /// paths to them (a path added after unfence, or one that failed).
+    pub short_paths: Vec<String>,
+}
+
+/// A finding on one device.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeyFinding {
+    /// The device.
+    pub device: String,
+    /// The key.
+    pub key: Key,
+    /// How many nexuses hold it.
+    pub count: usize,
+}
+
+/// Registrations mapped to nodes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterView {
+    /// Each configured node.
+    pub nodes: Vec<NodeView>,
+    /// Keys that belong to no configured node.
+    pub unknown_keys: Vec<KeyFinding>,
+    /// Keys held through more nexuses than this host has paths to the
+    /// device (fence-agents 631): the same key registered twice.
+    pub duplicate_keys: Vec<KeyFinding>,
+    /// The reservation holder per device, with the node name if known.
+    pub holders: Vec<(String, Option<Holder>, Option<String>)>,
+}
+
+/// Maps device statuses to nodes.
+pub fn cluster_view(nodes: &[(String, Key)], devs: &[DeviceStatus]) -> ClusterView {
+    let mut view = ClusterView {
+        nodes: Vec::new(),
+        unknown_keys: Vec::new(),
+        duplicate_keys: Vec::new(),
+        holders: Vec::new(),
+    };
+    for (name, key) in nodes {
+        let mut n = NodeView {
+            name: name.clone(),
+            key: *key,
+            registered_on: Vec::new(),
+            missing_on: Vec::new(),
+            short_paths: Vec::new(),
+        };
+        for d in devs.iter().filter(|d| d.error.is_none()) {
+            let c = d.keys.iter().filter(|k| *k == key).count();
+            if c == 0 {
+                n.missing_on.push(d.device.clone());
+            } else {
+                n.registered_on.push(d.device.clone());
+                if c < d.paths.len() {
+                    n.short_paths.push(d.device.clone());
+                }
+            }
+        }
+        view.nodes.push(n);
+    }
+    for d in devs {
+        for (k, c) in d.key_counts() {
+            if !nodes.iter().any(|(_, nk)| *nk == k) {
+                view.unknown_keys.push(KeyFinding {
+                    device: d.device.clone(),
+                    key: k,
+                    count: c,
+                });
+            }
+            if c > d.paths.len() {
+                view.duplicate_keys.push(KeyFinding {
+                    device: d.device.clone(),
+                    key: k,
+                    count: c,
+                });
+            }
+        }
+        let who = d.reservation.as_ref().and_then(|h| {
+            nodes
+                .iter()
+                .find(|(_, k)| *k == h.key)
+                .map(|(n, _)| n.clone())
+        });
+        view.holders
+            .push((d.device.clone(), d.reservation.clone(), who));
+    }
+    view
+}
+
+/// What unfence records for `check` and for `fence` (the survivor's key).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct State {
+    /// The node's name, if known.
+    #[serde(default)]
+    pub node: Option<String>,
+    /// The node's key, as `0x...`.
+    pub key: String,
+    /// The devices it was registered on, as given.
+    pub devices: Vec<String>,
+}
+
+impl State {
+    /// The key.
+    pub fn key(&self) -> Result<Key, String> {
+        self.key
+            .parse::<Key>()
+            .map_err(|e| format!("state file key {:?}: {e}", self.key))
+    }
+
+    /// Reads a state file.
+    pub fn load(path: &Path) -> Result<State, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Writes a state file (creating its directory), through a temporary
+    /// file renamed into place.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let tmp = path.with_extension("tmp");
+        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// The watchdog check: on which devices `key` is registered.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// The key checked.
+    pub key: Key,
+    /// Devices listing the key.
+    pub registered_on: Vec<String>,
+    /// Devices that could not be read, with the error.
+    pub errors: Vec<(String, String)>,
+}
+
+impl CheckResult {
+    /// fence_scsi_check's verdict: registered on at least one device.
+    pub fn registered(&self) -> bool {
+        !self.registered_on.is_empty()
+    }
+}
+
+/// Reads the keys of each device (in parallel) and reports where `key` is.
+pub fn check<O: Opener>(opener: &O, devs: &[FenceDevice], key: Key) -> CheckResult {
+    let rs = par_map(devs, |d| one_path(opener, d, |x| x.read_keys()).0);
+    let mut out = CheckResult {
+        key,
+        registered_on: Vec::new(),
+        errors: Vec::new(),
+    };
+    for (d, r) in devs.iter().zip(rs) {
+        match r {
+            Ok(k) if k.keys.contains(&key) => out.registered_on.push(d.name.clone()),
+            Ok(_) => {}
+            Err(e) => out.errors.push((d.name.clone(), e.to_string())),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fence::sim::{lu, SimOpener};
+
+    fn map(name: &str, paths: &[&str]) -> FenceDevice {
+        FenceDevice {
+            name: name.into(),
+            paths: paths.iter().map(PathBuf::from).collect(),
+            unusable: Vec::new(),
+            multipath: paths.len() > 1,
+        }
+    }
+
+    const A: Key = Key(0x6c9d_0001);
+    const B: Key = Key(0x6c9d_0002);
+    const PREEMPT: FenceHow = FenceHow {
+        mode: PreemptMode::Preempt,
+        register: false,
+    };
+    const PA: FenceHow = FenceHow {
+        mode: PreemptMode::PreemptAndAbort,
+        register: false,
+    };
+
+    /// One LU, node A through two paths, node B through two others.
+    fn bed() -> (
+        SimOpener,
+        std::sync::Arc<std::sync::Mutex<crate::fence::sim::Lu>>,
+    ) {
+        let l = lu();
+        let mut o = SimOpener::default();
+        o.add("/a/sdb", &l, "a1");
+        o.add("/a/sdc", &l, "a2");
+        o.add("/b/sdb", &l, "b1");
+        o.add("/b/sdc", &l, "b2");
+        (o, l)
+    }
+
+    #[test]
+    fn unfence_registers_every_path_and_reserves_once() {
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let r = unfence_device(&o, &da, A, false);
+        assert!(r.complete, "{r:?}");
+        assert!(r.reserved && !r.was_registered);
+        assert_eq!(r.registrations, 2);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        let r = unfence_device(&o, &db, B, false);
+        assert!(r.complete && !r.reserved, "{r:?}");
+        let lu = l.lock().unwrap();
+        assert_eq!(lu.keys(), vec![A, A, B, B]);
+        assert_eq!(lu.res.as_ref().unwrap().1, A);
+        assert_eq!(lu.res.as_ref().unwrap().2, 5);
+    }
+
+    #[test]
+    fn rejoin_self_preempts_through_the_first_path_only() {
+        let (o, l) = bed();
+        // A stale registration of A's key from a nexus that is gone.
+        l.lock().unwrap().regs.push(("stale".into(), A));
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let r = unfence_device(&o, &da, A, false);
+        assert!(r.was_registered && r.complete, "{r:?}");
+        let lu = l.lock().unwrap();
+        // The stale nexus is gone; both live paths hold the key.
+        assert!(lu.regs.iter().all(|r| r.0 != "stale"), "{:?}", lu.regs);
+        assert_eq!(lu.keys(), vec![A, A]);
+        let preempts: Vec<_> = lu.log.iter().filter(|e| e.1 == 4).collect();
+        assert_eq!(preempts.len(), 1);
+        assert_eq!(preempts[0].0, "a1");
+        assert_eq!((preempts[0].2, preempts[0].3), (A, A));
+    }
+
+    #[test]
+    fn fence_removes_victim_and_refuses_self() {
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        // B holds the reservation; A fences B and takes it.
+        let res = fence(&o, std::slice::from_ref(&da), A, B, PA).unwrap();
+        assert!(res.complete, "{res:?}");
+        let d = &res.devices[0];
+        assert!(d.victim_was_registered && d.victim_gone);
+        assert_eq!(d.reservation.as_ref().unwrap().key, A);
+        // Exactly one preempt-and-abort, through one path.
+        assert_eq!(
+            d.steps
+                .iter()
+                .filter(|s| s.action == "preempt-and-abort")
+                .count(),
+            1
+        );
+        assert_eq!(l.lock().unwrap().keys(), vec![A, A]);
+        // B's writes now conflict and B's check fails; A's passes.
+        assert!(!check(&o, std::slice::from_ref(&db), B).registered());
+        assert!(check(&o, std::slice::from_ref(&da), A).registered());
+        assert_eq!(
+            fence(&o, std::slice::from_ref(&da), A, A, PREEMPT).unwrap_err(),
+            FenceRefused::SelfFence(A)
+        );
+        // Fencing again finds nothing to do and is still complete.
+        let again = fence(&o, &[da], A, B, PREEMPT).unwrap();
+        assert!(again.complete && !again.devices[0].victim_was_registered);
+    }
+
+    #[test]
+    fn fenced_node_cannot_fence_back() {
+        let (o, l) = bed();
+        let da = map("m", &["/a/sdb"]);
+        let db = map("m", &["/b/sdb"]);
+        unfence_device(&o, &da, A, false);
+        unfence_device(&o, &db, B, false);
+        assert!(fence(&o, &[da], A, B, PREEMPT).unwrap().complete);
+        let r = fence_device(&o, &db, B, A, PREEMPT);
+        assert!(!r.complete && r.steps.is_empty());
+        assert!(r.error.unwrap().contains("not registered"));
+        assert_eq!(l.lock().unwrap().keys(), vec![A]);
+        // With register (fence_scsi's behaviour) it would register first.
+        let r = fence_device(
+            &o,
+            &db,
+            B,
+            A,
+            FenceHow {
+                register: true,
+                ..PREEMPT
+            },
+        );
+        assert!(r.steps.iter().any(|s| s.action == "register-and-ignore"));
+    }
+
+    #[test]
+    fn a_dead_path_is_skipped_for_one_path_commands_and_reported_for_registration() {
+        let (o, l) = bed();
+        l.lock().unwrap().dead.push("a1".into());
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let r = unfence_device(&o, &da, A, false);
+        assert!(!r.complete);
+        assert_eq!(r.registrations, 1);
+        let bad: Vec<_> = r.steps.iter().filter(|s| !s.ok).collect();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].path, "/a/sdb");
+        assert!(bad[0].error.as_deref().unwrap().contains("/a/sdb"));
+        assert!(check(&o, &[da], A).registered());
+    }
+
+    #[test]
+    fn status_maps_keys_to_nodes() {
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        unfence_device(&o, &da, A, false);
+        l.lock().unwrap().regs.push(("x".into(), Key(0x99)));
+        l.lock().unwrap().regs.push(("y".into(), A));
+        let st = status(&o, std::slice::from_ref(&da), Some(A));
+        assert_eq!(st[0].probed.values().filter(|v| **v).count(), 2);
+        let v = cluster_view(&[("a".into(), A), ("b".into(), B)], &st);
+        assert_eq!(v.nodes[0].registered_on, vec!["mpatha"]);
+        assert_eq!(v.nodes[1].missing_on, vec!["mpatha"]);
+        assert_eq!(v.unknown_keys[0].key, Key(0x99));
+        assert_eq!(v.duplicate_keys[0].key, A);
+        assert_eq!(v.holders[0].2.as_deref(), Some("a"));
+        // A path whose registration is missing is found by the probe.
+        l.lock().unwrap().regs.retain(|r| r.0 != "a2");
+        let st = status(&o, &[da], Some(A));
+        assert_eq!(st[0].probed.get("/a/sdc"), Some(&false));
+    }
+
+    #[test]
+    fn state_file_round_trip() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("sub/fencekit.state");
+        let s = State {
+            node: Some("node1".into()),
+            key: A.to_string(),
+            devices: vec!["/dev/sdb".into()],
+        };
+        s.save(&p).unwrap();
+        let r = State::load(&p).unwrap();
+        assert_eq!(r, s);
+        assert_eq!(r.key().unwrap(), A);
+        assert!(State::load(&t.path().join("none")).is_err());
+    }
+}

@@ -1,0 +1,143 @@
+#!/bin/sh
+# Guest test: fencectl on real LIO (tcm_loop) logical units.
+#
+# On one guest the "nodes" are different I_T nexuses to the same units, so
+# every fencectl call names its node (--node, with a cluster configuration
+# written here) and its devices (--devices) explicitly, and each node has
+# its own state file.
+#
+# Environment (set by the test bed):
+#   FK_LUNS, FK_NODES            number of units and of nexuses per unit
+#                                (FK_NODES >= 2)
+#   FK_LUN<i>_NODE<j>_SG/_SD     the unit's j-th path (kernel name or /dev path)
+#   FK_LUN<i>_MPATH              its multipath map (with --multipath)
+# Indices start at 0, or at 1 when FK_LUN0_NODE0_SG is unset.
+# Binaries on PATH: fencectl, sg_raw, sg_persist.
+#
+# Sequence: verify (test key) on node 1's paths; verify --pair on two
+# nexuses of the first unit; unfence node1 (node-0 paths) and node2
+# (node-1 paths); status; fence node2 from node1 with --preempt-only (the
+# guest's LIO deadlocks in PREEMPT AND ABORT through tcm_loop); node 2's
+# WRITE(10) is refused (sg_raw exit 24); check exits 2 for node 2 and 0 for
+# node 1; clean up.
+# Run by: scripts/testbed/run-in-guest --nodes 2 --luns 2 tests/guest/fencectl_lio.sh fencectl
+set -u
+
+multipath=0
+[ "${1:-}" = "--multipath" ] && multipath=1
+
+n=0
+fail() { echo "FAIL: $*"; exit 1; }
+step() {
+    want=$1 what=$2
+    shift 2
+    n=$((n + 1))
+    echo "--- $n. $what"
+    echo "\$ $*"
+    "$@" > /tmp/fk.out 2>&1
+    rc=$?
+    cat /tmp/fk.out
+    [ "$rc" -eq "$want" ] || fail "step $n ($what): exit status $rc, expected $want"
+}
+expect() { grep -Eq -- "$1" /tmp/fk.out || fail "step $n: output does not match '$1'"; }
+
+dev() { case "$1" in /*) echo "$1" ;; *) echo "/dev/$1" ;; esac; }
+var() { eval "printf '%s' \"\${$1:-}\""; }
+
+base=0
+[ -z "$(var FK_LUN0_NODE0_SG)$(var FK_LUN0_NODE0_SD)" ] && base=1
+luns=${FK_LUNS:?}
+[ "${FK_NODES:?}" -ge 2 ] || fail "needs FK_NODES >= 2"
+
+# paths J: the j-th nexus of every unit, sg nodes preferred.
+paths() {
+    out=""
+    i=$base
+    while [ "$i" -lt $((base + luns)) ]; do
+        p=$(var "FK_LUN${i}_NODE$1_SG")
+        [ -n "$p" ] || p=$(var "FK_LUN${i}_NODE$1_SD")
+        out="$out $(dev "$p")"
+        i=$((i + 1))
+    done
+    echo $out
+}
+N1=$(paths $base)
+N2=$(paths $((base + 1)))
+A=${N1%% *}
+B=${N2%% *}
+echo "node1 paths: $N1"
+echo "node2 paths: $N2"
+
+cfg=/tmp/fk-cluster.toml
+cat > $cfg <<EOT
+cluster = "fkguest"
+scheme = "id"
+[[node]]
+name = "node1"
+id = 1
+[[node]]
+name = "node2"
+id = 2
+EOT
+S1=/tmp/fk-node1.state
+S2=/tmp/fk-node2.state
+rm -f $S1 $S2
+F="fencectl --config $cfg --no-multipath"
+K1=$($F list | sed -n 's/^node1,//p')
+K2=$($F list | sed -n 's/^node2,//p')
+[ -n "$K1" ] && [ -n "$K2" ] || fail "no keys from fencectl list"
+
+step 0 "verify node 1's devices (test key registered and removed)" $F verify -d $N1
+expect "can fence"
+step 0 "verify --pair on two nexuses of one unit" $F verify --pair "$A" "$B" --preempt-only
+expect "can fence"
+step 0 "verify --pair left no keys" sg_persist -n -i -k "$A"
+expect "there are NO registered reservation keys"
+
+step 0 "unfence node1" $F --state-file $S1 unfence --node node1 -d $N1
+step 0 "unfence node2" $F --state-file $S2 unfence --node node2 -d $N2
+step 0 "node2 unfence again (self-preempt path)" $F --state-file $S2 unfence --node node2 -d $N2
+expect "re-registered after self-preempt"
+step 0 "status" $F status -d $N1
+expect "0x$K1 node1"
+expect "0x$K2 node2"
+expect "held by node1"
+step 0 "status --json" $F status -d $N1 --json
+expect '"missing_on": \[\]'
+
+step 0 "fence node2 from node1 (PREEMPT; PREEMPT AND ABORT deadlocks LIO over tcm_loop)" \
+    $F --state-file $S1 fence --victim node2 --node node1 -d $N1 --preempt-only
+expect "fence of 0x$K2 complete"
+step 0 "node2's key is gone" sg_persist -n -i -k "$A"
+grep -q "0x$K2" /tmp/fk.out && fail "node2's key still registered"
+
+# Node 2 writes back the block it reads from LBA 0: refused.
+sg_raw -r 512 -o /tmp/fk-blk "$B" 28 00 00 00 00 00 00 00 01 00 > /dev/null 2>&1
+for try in 1 2 3; do
+    sg_raw -s 512 -i /tmp/fk-blk "$B" 2a 08 00 00 00 00 00 00 01 00 > /tmp/fk.out 2>&1
+    rc=$?
+    [ "$rc" -ne 6 ] && break # unit attention from the preempt: again
+done
+n=$((n + 1))
+echo "--- $n. node2 WRITE(10): exit $rc"
+cat /tmp/fk.out
+[ "$rc" -eq 24 ] || fail "node2's write: sg_raw exit $rc, expected 24 (reservation conflict)"
+
+step 2 "check node2: key gone" $F --state-file $S2 check
+step 0 "check node1: key registered" $F --state-file $S1 check
+step 4 "node1 refuses to fence itself" $F --state-file $S1 fence --victim node1 --node node1 -d $N1
+step 1 "fenced node2 cannot fence node1" $F --state-file $S2 fence --victim node1 --node node2 -d $N2
+
+if [ "$multipath" -eq 1 ]; then
+    M=$(var "FK_LUN${base}_MPATH")
+    [ -n "$M" ] || fail "--multipath without FK_LUN${base}_MPATH"
+    M=$(dev "$M")
+    step 0 "status on the map expands its paths" fencectl --config $cfg status -d "$M" --json
+    expect '"paths": \['
+fi
+
+# Clean up: node1 clears every unit.
+for d in $N1; do
+    sg_persist -n -o -C -K "0x$K1" "$d" > /dev/null 2>&1 || fail "clear $d"
+done
+echo "PASS: fencectl_lio ($n steps)"

@@ -1,0 +1,1208 @@
+//! fencectl: cluster I/O fencing over SCSI-3 persistent reservations:
+//! unfence (join), fence (evict), the coordinator-disk race, status, disk
+//! verification, the watchdog check hook, and Pacemaker fence-agent mode.
+#![forbid(unsafe_code)]
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Parser, Subcommand};
+use fencekit::devset::Roots;
+use fencekit::fence::agent::{self, Action};
+use fencekit::fence::config::{self, ClusterConfig};
+use fencekit::fence::devices::{self, FenceDevice, SgOpener};
+use fencekit::fence::key::{self, KeyInput, Scheme};
+use fencekit::fence::ops::{self, FenceHow, PreemptMode, State};
+use fencekit::fence::{race, verify};
+use fencekit::prset::Options;
+use fencekit::scsi::pr::Key;
+use fencekit::scsi::transport::RetryPolicy;
+use fencekit_tools::print_json;
+
+/// Exit statuses of fencectl (outside fence-agent mode); fencectl(8).
+mod code {
+    /// Success: done on every device, race won, key registered.
+    pub const OK: u8 = 0;
+    /// An operation failed or is incomplete on some device; verify found
+    /// a disk that cannot fence.
+    pub const FAILED: u8 = 1;
+    /// check: the key is on no device; race: lost.
+    pub const NOT_REGISTERED: u8 = 2;
+    /// Usage or configuration error.
+    pub const USAGE: u8 = 3;
+    /// Refused: fencing this node, or existing registrations without
+    /// --force.
+    pub const REFUSED: u8 = 4;
+}
+
+/// Cluster I/O fencing over SCSI-3 persistent reservations.
+///
+/// With no arguments and stdin not a terminal, or with `agent`, fencectl
+/// is a Pacemaker fence agent reading name=value lines from stdin.
+#[derive(Parser, Debug)]
+#[command(name = "fencectl", version, about, long_about, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    g: Global,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// Cluster configuration file (TOML).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Take the cluster name and nodes from `corosync-cmapctl`.
+    #[arg(long, global = true)]
+    corosync: bool,
+    /// Take the cluster name and nodes from saved `corosync-cmapctl`
+    /// output.
+    #[arg(long, global = true, value_name = "FILE")]
+    corosync_file: Option<PathBuf>,
+    /// Cluster name (overrides the configuration).
+    #[arg(long, global = true, value_name = "NAME")]
+    cluster: Option<String>,
+    /// Key scheme: id, hash or vxfen (overrides the configuration).
+    #[arg(long, global = true, value_parser = parse_scheme)]
+    scheme: Option<Scheme>,
+    /// State file written by unfence and read by check and fence.
+    #[arg(long, global = true, value_name = "FILE")]
+    state_file: Option<PathBuf>,
+    /// Per-command timeout in seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
+    timeout: f64,
+    /// Re-send a command this many times on UNIT ATTENTION.
+    #[arg(long, global = true, value_name = "N", default_value_t = 3)]
+    retry_ua: u32,
+    /// Treat a multipath map as one device instead of its paths.
+    #[arg(long, global = true)]
+    no_multipath: bool,
+    /// Open devices read-only.
+    #[arg(long, global = true)]
+    readonly: bool,
+    /// sysfs root.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/sys",
+        hide = true
+    )]
+    sysfs_root: PathBuf,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+struct Who {
+    /// This node's name in the cluster configuration.
+    #[arg(long, value_name = "NAME")]
+    node: Option<String>,
+    /// This node's key, hex (instead of --node).
+    #[arg(long, value_parser = parse_key_arg)]
+    key: Option<Key>,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Devs {
+    /// Devices (comma or space separated, repeatable): /dev/sdX,
+    /// /dev/mapper/NAME, @GROUP from the configuration, or `auto` for
+    /// the PVs of shared and clustered volume groups. Default: the
+    /// configuration's `devices`.
+    #[arg(long, short = 'd', value_name = "DEV", num_args = 1..)]
+    devices: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Join: register this node's key on every path of every device and
+    /// reserve (type 5) where no reservation exists.
+    Unfence {
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        devs: Devs,
+        /// Register with APTPL (persist through power loss).
+        #[arg(long)]
+        aptpl: bool,
+        /// Do not write the state file.
+        #[arg(long)]
+        no_state: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fence a node: preempt (and abort) its key on every device.
+    Fence {
+        /// The node to fence.
+        #[arg(long, value_name = "NAME", required_unless_present = "victim_key")]
+        victim: Option<String>,
+        /// The key to fence.
+        #[arg(long, value_parser = parse_key_arg)]
+        victim_key: Option<Key>,
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        devs: Devs,
+        /// PREEMPT instead of PREEMPT AND ABORT.
+        #[arg(long)]
+        preempt_only: bool,
+        /// Register this node's key first where it is missing (fence_scsi
+        /// does this; by default a node without its key refuses).
+        #[arg(long)]
+        register: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Race for a majority of the coordinator disks.
+    Race {
+        /// Nodes of the other side (repeatable).
+        #[arg(long, value_name = "NAME")]
+        loser: Vec<String>,
+        /// Keys of the other side (repeatable).
+        #[arg(long, value_parser = parse_key_arg)]
+        loser_key: Vec<Key>,
+        #[command(flatten)]
+        who: Who,
+        /// Coordinator disks, in order. Default: the configuration's
+        /// `coordinator`.
+        #[arg(long, value_name = "DEV", num_args = 1..)]
+        coordinator: Vec<String>,
+        /// Work the disks in WWID order instead of the order given.
+        #[arg(long)]
+        sort_wwid: bool,
+        /// PREEMPT instead of PREEMPT AND ABORT.
+        #[arg(long)]
+        preempt_only: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which nodes are registered where, and who holds the reservation.
+    Status {
+        #[command(flatten)]
+        who: Who,
+        #[command(flatten)]
+        devs: Devs,
+        /// Find paths lacking this node's key by sending REGISTER with the
+        /// key as old and new key on each path (advances the PR
+        /// generation, changes nothing else).
+        #[arg(long)]
+        probe: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The configured nodes and their keys.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove that disks can carry fencing.
+    Verify {
+        #[command(flatten)]
+        devs: Devs,
+        /// Do not register and remove a test key.
+        #[arg(long)]
+        no_write: bool,
+        /// Two nexuses to one LUN on this host: run the whole sequence.
+        #[arg(long, num_args = 2, value_names = ["DEV_A", "DEV_B"])]
+        pair: Vec<PathBuf>,
+        /// Run --pair even though the LUN has registrations.
+        #[arg(long)]
+        force: bool,
+        /// PREEMPT instead of PREEMPT AND ABORT in --pair.
+        #[arg(long)]
+        preempt_only: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Watchdog hook: exit 0 if this node's key is on one of its devices,
+    /// 2 if not.
+    Check {
+        /// Read the devices this many more times before giving up.
+        #[arg(long, default_value_t = 0)]
+        retry: u32,
+        /// Seconds between tries.
+        #[arg(long, default_value_t = 1.0)]
+        retry_sleep: f64,
+        /// Reboot at once (reboot(2)) when the key is gone.
+        #[arg(long)]
+        hard_reboot: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fence-agent mode: name=value lines on stdin.
+    Agent,
+    /// Print a node's key.
+    Key {
+        /// Node id (id and vxfen schemes).
+        #[arg(long, default_value_t = 0)]
+        node_id: u32,
+        /// Node name (hash scheme).
+        #[arg(long, default_value = "")]
+        node_name: String,
+        /// Cluster id (vxfen scheme).
+        #[arg(long, value_parser = parse_u16, default_value = "0")]
+        cluster_id: u16,
+    },
+}
+
+fn parse_scheme(s: &str) -> Result<Scheme, String> {
+    s.parse().map_err(|e: key::KeyError| e.to_string())
+}
+
+fn parse_key_arg(s: &str) -> Result<Key, String> {
+    key::parse_explicit(s).map_err(|e| e.to_string())
+}
+
+fn parse_u16(s: &str) -> Result<u16, String> {
+    match s.strip_prefix("0x") {
+        Some(h) => u16::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// An error with its exit status.
+struct Fail(u8, anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for Fail {
+    fn from(e: E) -> Fail {
+        Fail(code::FAILED, e.into())
+    }
+}
+
+fn usage(e: impl Into<anyhow::Error>) -> Fail {
+    Fail(code::USAGE, e.into())
+}
+
+struct Ctx {
+    g: Global,
+    cfg: ClusterConfig,
+}
+
+impl Ctx {
+    fn new(g: Global) -> Result<Ctx, Fail> {
+        let scheme = g.scheme;
+        let mut cfg = if g.corosync || g.corosync_file.is_some() {
+            let text = match &g.corosync_file {
+                Some(f) => std::fs::read_to_string(f)
+                    .with_context(|| format!("{}", f.display()))
+                    .map_err(usage)?,
+                None => {
+                    let out = std::process::Command::new("corosync-cmapctl")
+                        .output()
+                        .context("corosync-cmapctl")
+                        .map_err(usage)?;
+                    String::from_utf8_lossy(&out.stdout).into_owned()
+                }
+            };
+            config::from_corosync(&text, scheme.unwrap_or_default()).map_err(usage)?
+        } else {
+            match &g.config {
+                Some(p) => ClusterConfig::load(p).map_err(usage)?,
+                None if Path::new(config::DEFAULT_CONFIG).exists() => {
+                    ClusterConfig::load(Path::new(config::DEFAULT_CONFIG)).map_err(usage)?
+                }
+                None => ClusterConfig::default(),
+            }
+        };
+        if let Some(c) = &g.cluster {
+            cfg.cluster = c.clone();
+        }
+        if let Some(s) = scheme {
+            cfg.scheme = s;
+        }
+        Ok(Ctx { g, cfg })
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.g
+            .state_file
+            .clone()
+            .or_else(|| self.cfg.state_file.clone())
+            .unwrap_or_else(|| PathBuf::from(ops::DEFAULT_STATE))
+    }
+
+    fn opener(&self) -> Result<SgOpener, Fail> {
+        let t = self.g.timeout;
+        if !(t.is_finite() && t > 0.0 && t <= 3600.0) {
+            return Err(usage(anyhow!(
+                "--timeout must be between 0 and 3600 seconds"
+            )));
+        }
+        Ok(SgOpener {
+            opts: Options {
+                timeout: Duration::from_secs_f64(t),
+                retry: RetryPolicy {
+                    unit_attention_retries: self.g.retry_ua,
+                },
+                readonly: self.g.readonly,
+                multipath: !self.g.no_multipath,
+                roots: self.roots(),
+            },
+        })
+    }
+
+    fn roots(&self) -> Roots {
+        Roots {
+            sys: self.g.sysfs_root.clone(),
+            dev: PathBuf::from("/dev"),
+        }
+    }
+
+    /// A node's key: from the configuration, or for the hash scheme from
+    /// the cluster name and the node name alone.
+    fn key_of(&self, name: &str) -> Result<Key, Fail> {
+        match self.cfg.key_of_name(name) {
+            Ok(k) => Ok(k),
+            Err(config::ConfigError::UnknownNode(_))
+                if self.cfg.scheme == Scheme::Hash && !self.cfg.cluster.is_empty() =>
+            {
+                key::derive(
+                    Scheme::Hash,
+                    &KeyInput {
+                        cluster: &self.cfg.cluster,
+                        cluster_id: 0,
+                        node: name,
+                        node_id: 0,
+                    },
+                )
+                .map_err(usage)
+            }
+            Err(e) => Err(usage(e)),
+        }
+    }
+
+    /// This node's key: --key, --node, or the state file.
+    fn own_key(&self, who: &Who) -> Result<Key, Fail> {
+        if let Some(k) = who.key {
+            return Ok(k);
+        }
+        if let Some(n) = &who.node {
+            return self.key_of(n);
+        }
+        let p = self.state_path();
+        let st = State::load(&p)
+            .map_err(|e| usage(anyhow!("no --node or --key, and the state file: {e}")))?;
+        st.key().map_err(|e| usage(anyhow!(e)))
+    }
+
+    /// Device names: the arguments, or the configuration's; `auto` runs
+    /// vgs.
+    fn device_names(&self, args: &[String], default: &[String]) -> Result<Vec<String>, Fail> {
+        let args = if args.is_empty() { default } else { args };
+        let names = self.cfg.expand_devices(args).map_err(usage)?;
+        let mut out = Vec::new();
+        for n in names {
+            if n == "auto" {
+                for pv in devices::discover_shared_pvs("vgs").map_err(|e| usage(anyhow!(e)))? {
+                    if !out.contains(&pv) {
+                        out.push(pv);
+                    }
+                }
+            } else if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+        if out.is_empty() {
+            return Err(usage(anyhow!(
+                "no devices: give --devices, or `devices` in the configuration"
+            )));
+        }
+        Ok(out)
+    }
+
+    fn resolve(&self, names: &[String]) -> Result<Vec<FenceDevice>, Fail> {
+        devices::resolve(names, !self.g.no_multipath, &self.roots()).map_err(|e| {
+            let c = match &e {
+                fencekit::devset::DevSetError::Missing { .. } => code::USAGE,
+                _ => code::FAILED,
+            };
+            Fail(c, e.into())
+        })
+    }
+
+    fn devices(&self, d: &Devs) -> Result<Vec<FenceDevice>, Fail> {
+        let names = self.device_names(&d.devices, &self.cfg.devices)?;
+        self.resolve(&names)
+    }
+}
+
+fn mode(preempt_only: bool) -> PreemptMode {
+    if preempt_only {
+        PreemptMode::Preempt
+    } else {
+        PreemptMode::PreemptAndAbort
+    }
+}
+
+fn print_steps(steps: &[ops::Step]) {
+    for s in steps {
+        match &s.error {
+            None => println!("    {} {}: ok", s.action, s.path),
+            Some(e) => println!("    {} {}: FAILED: {e}", s.action, s.path),
+        }
+    }
+}
+
+fn holder_text(h: &Option<ops::Holder>) -> String {
+    match h {
+        Some(h) => format!("reservation {} ({})", h.key, h.pr_type),
+        None => "no reservation".into(),
+    }
+}
+
+fn unfence(
+    ctx: &Ctx,
+    who: &Who,
+    devs: &Devs,
+    aptpl: bool,
+    no_state: bool,
+    json: bool,
+) -> Result<u8, Fail> {
+    let key = ctx.own_key(who)?;
+    let names = ctx.device_names(&devs.devices, &ctx.cfg.devices)?;
+    let set = ctx.resolve(&names)?;
+    let reps = ops::unfence(&ctx.opener()?, &set, key, aptpl || ctx.cfg.aptpl);
+    let complete = reps.iter().all(|r| r.complete);
+    if !no_state && reps.iter().any(|r| r.registrations > 0) {
+        let st = State {
+            node: who.node.clone(),
+            key: key.to_string(),
+            devices: names.clone(),
+        };
+        st.save(&ctx.state_path()).map_err(|e| anyhow!(e))?;
+    }
+    if json {
+        print_json(
+            &serde_json::json!({"command": "unfence", "key": key, "complete": complete, "devices": reps}),
+        )?;
+    } else {
+        for r in &reps {
+            println!(
+                "{}: {} key {} ({} registrations, {}{})",
+                r.device,
+                if r.complete {
+                    "registered"
+                } else {
+                    "INCOMPLETE"
+                },
+                key,
+                r.registrations,
+                holder_text(&r.reservation),
+                if r.was_registered {
+                    ", re-registered after self-preempt"
+                } else {
+                    ""
+                }
+            );
+            print_steps(&r.steps);
+            if let Some(e) = &r.error {
+                println!("    error: {e}");
+            }
+        }
+    }
+    Ok(if complete { code::OK } else { code::FAILED })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fence(
+    ctx: &Ctx,
+    victim: &Option<String>,
+    victim_key: Option<Key>,
+    who: &Who,
+    devs: &Devs,
+    preempt_only: bool,
+    register: bool,
+    json: bool,
+) -> Result<u8, Fail> {
+    let own = ctx.own_key(who)?;
+    let vkey = match (victim_key, victim) {
+        (Some(k), _) => k,
+        (None, Some(n)) => ctx.key_of(n)?,
+        (None, None) => return Err(usage(anyhow!("--victim or --victim-key is needed"))),
+    };
+    // With no --devices, the devices this node unfenced (state file),
+    // then the configuration's.
+    let default: Vec<String> = match State::load(&ctx.state_path()) {
+        Ok(s) if ctx.cfg.devices.is_empty() => s.devices,
+        _ => ctx.cfg.devices.clone(),
+    };
+    let names = ctx.device_names(&devs.devices, &default)?;
+    let set = ctx.resolve(&names)?;
+    let how = FenceHow {
+        mode: mode(preempt_only),
+        register,
+    };
+    let res = ops::fence(&ctx.opener()?, &set, own, vkey, how)
+        .map_err(|e| Fail(code::REFUSED, e.into()))?;
+    if json {
+        print_json(&serde_json::json!({"command": "fence", "result": res}))?;
+    } else {
+        for d in &res.devices {
+            let what = if d.complete {
+                if d.victim_was_registered {
+                    "fenced"
+                } else {
+                    "not registered (nothing to do)"
+                }
+            } else {
+                "FENCE INCOMPLETE"
+            };
+            println!(
+                "{}: key {} {}; {}",
+                d.device,
+                vkey,
+                what,
+                holder_text(&d.reservation)
+            );
+            print_steps(&d.steps);
+            if let Some(e) = &d.error {
+                println!("    error: {e}");
+            }
+        }
+        println!(
+            "fence of {} {} on {} device(s)",
+            vkey,
+            if res.complete {
+                "complete"
+            } else {
+                "INCOMPLETE"
+            },
+            res.devices.len()
+        );
+    }
+    Ok(if res.complete { code::OK } else { code::FAILED })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn race_cmd(
+    ctx: &Ctx,
+    loser: &[String],
+    loser_key: &[Key],
+    who: &Who,
+    coordinator: &[String],
+    sort_wwid: bool,
+    preempt_only: bool,
+    json: bool,
+) -> Result<u8, Fail> {
+    let own = ctx.own_key(who)?;
+    let mut losers = loser_key.to_vec();
+    for n in loser {
+        losers.push(ctx.key_of(n)?);
+    }
+    let names = ctx.device_names(coordinator, &ctx.cfg.coordinator)?;
+    let mut set = ctx.resolve(&names)?;
+    let opener = ctx.opener()?;
+    if sort_wwid {
+        let mut with: Vec<(FenceDevice, Option<String>)> = set
+            .into_iter()
+            .map(|d| {
+                let w = ops::one_path(&opener, &d, |x| x.identity())
+                    .0
+                    .ok()
+                    .and_then(|i| i.wwid);
+                (d, w)
+            })
+            .collect();
+        race::order_by_wwid(&mut with);
+        set = with.into_iter().map(|x| x.0).collect();
+    }
+    let r = race::race(&opener, &set, own, &losers, mode(preempt_only)).map_err(usage)?;
+    if json {
+        print_json(&serde_json::json!({"command": "race", "won": r.won(), "result": r}))?;
+    } else {
+        for d in &r.disks {
+            let o = match &d.outcome {
+                race::DiskOutcome::Won => "won".to_string(),
+                race::DiskOutcome::Lost(e) => format!("lost: {e}"),
+                race::DiskOutcome::Failed(e) => format!("failed: {e}"),
+            };
+            println!("{}: {o}", d.device);
+        }
+        println!(
+            "race {}: {} of {} disks needed",
+            if r.won() { "WON" } else { "LOST" },
+            r.majority,
+            r.total
+        );
+    }
+    Ok(if r.won() {
+        code::OK
+    } else {
+        code::NOT_REGISTERED
+    })
+}
+
+fn node_keys(ctx: &Ctx) -> Vec<(String, Key)> {
+    ctx.cfg
+        .nodes
+        .iter()
+        .filter_map(|n| ctx.cfg.key_of(n).ok().map(|k| (n.name.clone(), k)))
+        .collect()
+}
+
+fn status(ctx: &Ctx, who: &Who, devs: &Devs, probe: bool, json: bool) -> Result<u8, Fail> {
+    let set = ctx.devices(devs)?;
+    let own = if probe { Some(ctx.own_key(who)?) } else { None };
+    let st = ops::status(&ctx.opener()?, &set, own);
+    let view = ops::cluster_view(&node_keys(ctx), &st);
+    let failed = st.iter().any(|d| d.error.is_some());
+    if json {
+        print_json(&serde_json::json!({"command": "status", "devices": st, "cluster": view}))?;
+    } else {
+        for d in &st {
+            if let Some(e) = &d.error {
+                println!("{}: ERROR: {e}", d.device);
+                continue;
+            }
+            let holder = view
+                .holders
+                .iter()
+                .find(|h| h.0 == d.device)
+                .and_then(|h| h.2.clone());
+            println!(
+                "{}: generation 0x{:x}, {}{}",
+                d.device,
+                d.generation.unwrap_or(0),
+                holder_text(&d.reservation),
+                holder.map(|n| format!(" held by {n}")).unwrap_or_default()
+            );
+            for (k, c) in d.key_counts() {
+                let name = ctx
+                    .cfg
+                    .node_of_key(k)
+                    .map(|n| n.name.clone())
+                    .unwrap_or_else(|| "UNKNOWN".into());
+                println!(
+                    "    {k} {name} ({c} nexus{})",
+                    if c == 1 { "" } else { "es" }
+                );
+            }
+            for (p, ok) in &d.probed {
+                if !ok {
+                    println!("    path {p} lacks this node's key");
+                }
+            }
+        }
+        for n in &view.nodes {
+            if !n.short_paths.is_empty() {
+                println!(
+                    "node {} holds its key through fewer nexuses than there are paths on: {}",
+                    n.name,
+                    n.short_paths.join(", ")
+                );
+            }
+        }
+        for f in &view.duplicate_keys {
+            println!("duplicate: {} holds {} {} times", f.device, f.key, f.count);
+        }
+    }
+    Ok(if failed { code::FAILED } else { code::OK })
+}
+
+fn list(ctx: &Ctx, json: bool) -> Result<u8, Fail> {
+    if json {
+        let v: Vec<_> = ctx
+            .cfg
+            .nodes
+            .iter()
+            .map(|n| {
+                let k = ctx.cfg.key_of(n);
+                serde_json::json!({
+                    "name": n.name,
+                    "id": n.id,
+                    "nodeid": n.nodeid,
+                    "key": k.as_ref().ok().map(ToString::to_string),
+                    "error": k.err().map(|e| e.to_string()),
+                })
+            })
+            .collect();
+        print_json(
+            &serde_json::json!({"cluster": ctx.cfg.cluster, "scheme": ctx.cfg.scheme, "nodes": v}),
+        )?;
+    } else {
+        for n in &ctx.cfg.nodes {
+            match ctx.cfg.key_of(n) {
+                Ok(k) => println!("{},{}", n.name, key::fence_scsi_text(k)),
+                Err(e) => println!("{},ERROR: {e}", n.name),
+            }
+        }
+    }
+    Ok(code::OK)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_cmd(
+    ctx: &Ctx,
+    devs: &Devs,
+    no_write: bool,
+    pair: &[PathBuf],
+    force: bool,
+    preempt_only: bool,
+    json: bool,
+) -> Result<u8, Fail> {
+    let opener = ctx.opener()?;
+    if let [a, b] = pair {
+        let r = verify::pair(&opener, a, b, mode(preempt_only), force);
+        if json {
+            print_json(&serde_json::json!({"command": "verify-pair", "result": r}))?;
+        } else {
+            if let Some(e) = &r.refused {
+                println!("refused: {e}");
+            }
+            for s in &r.steps {
+                println!(
+                    "{} {}{}",
+                    if s.ok { "ok  " } else { "FAIL" },
+                    s.step,
+                    if s.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", s.detail)
+                    }
+                );
+            }
+            println!(
+                "{} and {}: {}",
+                r.a,
+                r.b,
+                if r.passed {
+                    "can fence"
+                } else {
+                    "CANNOT FENCE"
+                }
+            );
+        }
+        return Ok(match (&r.refused, r.passed) {
+            (Some(_), _) => code::REFUSED,
+            (None, true) => code::OK,
+            (None, false) => code::FAILED,
+        });
+    }
+    let set = ctx.devices(devs)?;
+    let mut all = true;
+    let mut out = Vec::new();
+    for d in &set {
+        let f = verify::gather(&opener, d, &ctx.g.sysfs_root, !no_write);
+        let checks = verify::assess(&f);
+        let ok = verify::passed(&checks);
+        all &= ok;
+        if !json {
+            println!(
+                "{}: {}",
+                d.device_label(),
+                if ok { "can fence" } else { "CANNOT FENCE" }
+            );
+            for c in &checks {
+                let s = match c.state {
+                    verify::State::Pass => "pass",
+                    verify::State::Fail => "FAIL",
+                    verify::State::Skip => "skip",
+                };
+                println!(
+                    "    {s} {}{}",
+                    c.name,
+                    if c.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", c.detail)
+                    }
+                );
+            }
+        }
+        out.push(serde_json::json!({"device": d.name, "passed": ok, "checks": checks, "facts": f}));
+    }
+    if json {
+        print_json(&serde_json::json!({"command": "verify", "passed": all, "devices": out}))?;
+    }
+    Ok(if all { code::OK } else { code::FAILED })
+}
+
+trait Label {
+    fn device_label(&self) -> String;
+}
+
+impl Label for FenceDevice {
+    fn device_label(&self) -> String {
+        if self.multipath {
+            let p: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+            format!("{} ({})", self.name, p.join(" "))
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+fn check(
+    ctx: &Ctx,
+    retry: u32,
+    retry_sleep: f64,
+    hard_reboot: bool,
+    json: bool,
+) -> Result<u8, Fail> {
+    let st = State::load(&ctx.state_path()).map_err(|e| usage(anyhow!(e)))?;
+    let key = st.key().map_err(|e| usage(anyhow!(e)))?;
+    let set = ctx.resolve(&st.devices)?;
+    let opener = ctx.opener()?;
+    let mut r = ops::check(&opener, &set, key);
+    for _ in 0..retry {
+        if r.registered() {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs_f64(retry_sleep.clamp(0.0, 3600.0)));
+        r = ops::check(&opener, &set, key);
+    }
+    if json {
+        print_json(
+            &serde_json::json!({"command": "check", "registered": r.registered(), "result": r}),
+        )?;
+    } else {
+        for (d, e) in &r.errors {
+            eprintln!("fencectl: {d}: {e}");
+        }
+        if r.registered() {
+            println!("key {key} registered on {}", r.registered_on.join(", "));
+        } else {
+            println!("key {key} registered on no device");
+        }
+    }
+    if r.registered() {
+        return Ok(code::OK);
+    }
+    if hard_reboot {
+        eprintln!("fencectl: key {key} is gone: rebooting");
+        let e = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT);
+        return Err(Fail(code::FAILED, anyhow!("reboot(2): {e:?}")));
+    }
+    Ok(code::NOT_REGISTERED)
+}
+
+fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<u8, Fail> {
+    let cluster_id = if cluster_id == 0 {
+        ctx.cfg.cluster_id
+    } else {
+        cluster_id
+    };
+    if ctx.cfg.cluster.is_empty() && ctx.cfg.scheme != Scheme::Vxfen {
+        return Err(usage(anyhow!("--cluster NAME is needed")));
+    }
+    let k = key::derive(
+        ctx.cfg.scheme,
+        &KeyInput {
+            cluster: &ctx.cfg.cluster,
+            cluster_id,
+            node: node_name,
+            node_id,
+        },
+    )
+    .map_err(usage)?;
+    if ctx.cfg.scheme == Scheme::Vxfen {
+        println!("{} {}", k, k.to_ascii_lossy());
+    } else {
+        println!("{}", key::fence_scsi_text(k));
+    }
+    Ok(code::OK)
+}
+
+/// Fence-agent mode. Returns the fence-agent exit code.
+fn agent_mode(input: &str) -> u8 {
+    let req = match agent::parse(input) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Failed: {e}");
+            return agent::exit::BAD_ARGS;
+        }
+    };
+    for u in &req.unknown {
+        eprintln!("Parse error: Ignoring unknown option '{u}'");
+    }
+    let action = req.action.unwrap_or(Action::Off);
+    if action == Action::Metadata {
+        print!("{}", agent::metadata("fencectl"));
+        return agent::exit::OK;
+    }
+    let g = Global {
+        config: req.config.as_ref().map(PathBuf::from),
+        corosync: req.corosync_cmap_path.is_some(),
+        corosync_file: None,
+        cluster: None,
+        scheme: None,
+        state_file: req.state_file.as_ref().map(PathBuf::from),
+        timeout: 30.0,
+        retry_ua: 3,
+        no_multipath: false,
+        readonly: req.readonly,
+        sysfs_root: PathBuf::from("/sys"),
+    };
+    let scheme = match req.key_value.as_deref().map(str::parse::<Scheme>) {
+        Some(Err(e)) => {
+            eprintln!("Failed: {e}");
+            return agent::exit::BAD_ARGS;
+        }
+        Some(Ok(s)) => Some(s),
+        None => None,
+    };
+    let ctx = match Ctx::new(Global { scheme, ..g }) {
+        Ok(c) => c,
+        Err(Fail(_, e)) => {
+            eprintln!("Failed: {e:#}");
+            return agent::exit::BAD_ARGS;
+        }
+    };
+    let plug_key = || -> Result<Key, Fail> {
+        match (&req.key, &req.plug) {
+            (Some(k), _) => key::parse_explicit(k).map_err(usage),
+            (None, Some(p)) => ctx.key_of(p),
+            (None, None) => Err(usage(anyhow!("nodename or key is required"))),
+        }
+    };
+    if action == Action::List {
+        for n in &ctx.cfg.nodes {
+            println!("{},", n.name);
+        }
+        return agent::exit::OK;
+    }
+    if action == Action::ValidateAll {
+        return match plug_key() {
+            Ok(_) => agent::exit::OK,
+            Err(Fail(_, e)) => {
+                eprintln!("Failed: {e:#}");
+                agent::exit::BAD_ARGS
+            }
+        };
+    }
+    if action == Action::Monitor {
+        return match State::load(&ctx.state_path()) {
+            Ok(_) => agent::exit::OK,
+            Err(e) => {
+                eprintln!("Failed: {e}");
+                agent::exit::GENERIC
+            }
+        };
+    }
+    if req.delay > 0 && matches!(action, Action::Off | Action::Reboot) {
+        std::thread::sleep(Duration::from_secs(req.delay));
+    }
+    let k = match plug_key() {
+        Ok(k) => k,
+        Err(Fail(_, e)) => {
+            eprintln!("Failed: {e:#}");
+            return agent::exit::BAD_ARGS;
+        }
+    };
+    let devs = Devs {
+        devices: req.devices.clone(),
+    };
+    let quiet = |r: Result<u8, Fail>| match r {
+        Ok(c) => c,
+        Err(Fail(c, e)) => {
+            eprintln!("Failed: {e:#}");
+            c
+        }
+    };
+    match action {
+        Action::On => {
+            let who = Who {
+                node: req.plug.clone(),
+                key: Some(k),
+            };
+            let c = quiet(unfence(&ctx, &who, &devs, req.aptpl, false, false));
+            match c {
+                code::OK => {
+                    println!("Success: Powered ON");
+                    agent::exit::OK
+                }
+                code::USAGE | code::REFUSED => agent::exit::BAD_ARGS,
+                _ => agent::exit::GENERIC,
+            }
+        }
+        Action::Off | Action::Reboot => {
+            let c = quiet(fence(
+                &ctx,
+                &None,
+                Some(k),
+                &Who::default(),
+                &devs,
+                req.preempt_only,
+                true,
+                false,
+            ));
+            match (c, action) {
+                (code::OK, Action::Reboot) => {
+                    println!("Success: Rebooted");
+                    agent::exit::OK
+                }
+                (code::OK, _) => {
+                    println!("Success: Powered OFF");
+                    agent::exit::OK
+                }
+                (code::USAGE | code::REFUSED, _) => agent::exit::BAD_ARGS,
+                _ => agent::exit::GENERIC,
+            }
+        }
+        Action::Status => {
+            let default = State::load(&ctx.state_path())
+                .map(|s| s.devices)
+                .unwrap_or_default();
+            let names = match ctx.device_names(
+                &devs.devices,
+                if ctx.cfg.devices.is_empty() {
+                    &default
+                } else {
+                    &ctx.cfg.devices
+                },
+            ) {
+                Ok(n) => n,
+                Err(Fail(_, e)) => {
+                    eprintln!("Failed: {e:#}");
+                    return agent::exit::BAD_ARGS;
+                }
+            };
+            let r = ctx
+                .resolve(&names)
+                .and_then(|set| Ok(ops::check(&ctx.opener()?, &set, k)));
+            match r {
+                Ok(r) if r.registered() => {
+                    println!("Status: ON");
+                    agent::exit::OK
+                }
+                Ok(r) if r.errors.len() == names.len() => {
+                    for (d, e) in &r.errors {
+                        eprintln!("Failed: {d}: {e}");
+                    }
+                    agent::exit::STATUS
+                }
+                Ok(_) => {
+                    println!("Status: OFF");
+                    agent::exit::BAD_ARGS
+                }
+                Err(Fail(_, e)) => {
+                    eprintln!("Failed: {e:#}");
+                    agent::exit::STATUS
+                }
+            }
+        }
+        _ => agent::exit::GENERIC,
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, Fail> {
+    if let Cmd::Agent = cli.cmd {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(agent_mode(&s));
+    }
+    let ctx = Ctx::new(cli.g)?;
+    match &cli.cmd {
+        Cmd::Unfence {
+            who,
+            devs,
+            aptpl,
+            no_state,
+            json,
+        } => unfence(&ctx, who, devs, *aptpl, *no_state, *json),
+        Cmd::Fence {
+            victim,
+            victim_key,
+            who,
+            devs,
+            preempt_only,
+            register,
+            json,
+        } => fence(
+            &ctx,
+            victim,
+            *victim_key,
+            who,
+            devs,
+            *preempt_only,
+            *register,
+            *json,
+        ),
+        Cmd::Race {
+            loser,
+            loser_key,
+            who,
+            coordinator,
+            sort_wwid,
+            preempt_only,
+            json,
+        } => race_cmd(
+            &ctx,
+            loser,
+            loser_key,
+            who,
+            coordinator,
+            *sort_wwid,
+            *preempt_only,
+            *json,
+        ),
+        Cmd::Status {
+            who,
+            devs,
+            probe,
+            json,
+        } => status(&ctx, who, devs, *probe, *json),
+        Cmd::List { json } => list(&ctx, *json),
+        Cmd::Verify {
+            devs,
+            no_write,
+            pair,
+            force,
+            preempt_only,
+            json,
+        } => verify_cmd(&ctx, devs, *no_write, pair, *force, *preempt_only, *json),
+        Cmd::Check {
+            retry,
+            retry_sleep,
+            hard_reboot,
+            json,
+        } => check(&ctx, *retry, *retry_sleep, *hard_reboot, *json),
+        Cmd::Key {
+            node_id,
+            node_name,
+            cluster_id,
+        } => key_cmd(&ctx, *node_id, node_name, *cluster_id),
+        Cmd::Agent => unreachable!("handled above"),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() == 1 && !std::io::stdin().is_terminal() {
+        let mut s = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut s) {
+            eprintln!("Failed: reading stdin: {e}");
+            return ExitCode::from(agent::exit::GENERIC);
+        }
+        return ExitCode::from(agent_mode(&s));
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            let c = if e.use_stderr() {
+                code::USAGE
+            } else {
+                code::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(c);
+        }
+    };
+    match run(cli) {
+        Ok(c) => ExitCode::from(c),
+        Err(Fail(c, e)) => {
+            eprintln!("fencectl: {e:#}");
+            ExitCode::from(c)
+        }
+    }
+}
