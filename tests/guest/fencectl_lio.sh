@@ -111,10 +111,11 @@ expect "fence of 0x$K2 complete"
 step 0 "node2's key is gone" sg_persist -n -i -k "$A"
 grep -q "0x$K2" /tmp/fk.out && fail "node2's key still registered"
 
-# Node 2 writes back the block it reads from LBA 0: refused.
-sg_raw -r 512 -o /tmp/fk-blk "$B" 28 00 00 00 00 00 00 00 01 00 > /dev/null 2>&1
+# Node 2 writes back the block node 1 reads from LBA 0: refused.
+sg_raw -r 512 -o /tmp/fk-blk "$A" 28 00 00 00 00 00 00 00 01 00 > /dev/null 2>&1 ||
+    fail "node1 cannot read LBA 0"
 for try in 1 2 3; do
-    sg_raw -s 512 -i /tmp/fk-blk "$B" 2a 08 00 00 00 00 00 00 01 00 > /tmp/fk.out 2>&1
+    sg_raw -s 512 -i /tmp/fk-blk "$B" 2a 00 00 00 00 00 00 00 01 00 > /tmp/fk.out 2>&1
     rc=$?
     [ "$rc" -ne 6 ] && break # unit attention from the preempt: again
 done

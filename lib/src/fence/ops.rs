@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::devices::{FenceDevice, Opener};
 use crate::devset::par_map;
 use crate::scsi::device::Device;
-use crate::scsi::error::ScsiError;
+use crate::scsi::error::{IllegalReason, ScsiError};
 use crate::scsi::pr::{Key, PrType};
 use crate::scsi::transport::Transport;
 
@@ -249,18 +249,38 @@ pub enum PreemptMode {
 }
 
 impl PreemptMode {
-    fn name(self) -> &'static str {
+    /// The service action's name in reports.
+    pub fn name(self) -> &'static str {
         match self {
             PreemptMode::PreemptAndAbort => "preempt-and-abort",
             PreemptMode::Preempt => "preempt",
         }
     }
 
-    /// Sends the preempt of `victim` with `own`.
-    pub fn send<T: Transport>(self, d: &Device<T>, own: Key, victim: Key) -> Result<(), ScsiError> {
+    /// Sends the preempt of `victim` with `own` and returns the service
+    /// action that did it. A device that rejects PREEMPT AND ABORT as an
+    /// unsupported service action (tgt answers ILLEGAL REQUEST, invalid
+    /// field in CDB) gets PREEMPT instead: the victim's registrations still
+    /// go, only its queued commands are not aborted, and the report says so.
+    pub fn send<T: Transport>(
+        self,
+        d: &Device<T>,
+        own: Key,
+        victim: Key,
+    ) -> Result<PreemptMode, ScsiError> {
         match self {
-            PreemptMode::PreemptAndAbort => d.preempt_and_abort(own, victim, FENCE_TYPE),
-            PreemptMode::Preempt => d.preempt(own, victim, FENCE_TYPE),
+            PreemptMode::PreemptAndAbort => match d.preempt_and_abort(own, victim, FENCE_TYPE) {
+                Err(ScsiError::IllegalRequest {
+                    reason: IllegalReason::InvalidOpcode | IllegalReason::InvalidFieldInCdb,
+                    ..
+                }) => d
+                    .preempt(own, victim, FENCE_TYPE)
+                    .map(|()| PreemptMode::Preempt),
+                r => r.map(|()| PreemptMode::PreemptAndAbort),
+            },
+            PreemptMode::Preempt => d
+                .preempt(own, victim, FENCE_TYPE)
+                .map(|()| PreemptMode::Preempt),
         }
     }
 }
@@ -342,7 +362,12 @@ pub fn fence_device<O: Opener>(
     }
     if rep.victim_was_registered {
         let (r, p) = one_path(opener, dev, |d| mode.send(d, own, victim));
-        rep.steps.push(Step::new(&p, mode.name(), &r));
+        let action = match &r {
+            Ok(used) if *used != mode => "preempt (preempt-and-abort not supported)",
+            Ok(used) => used.name(),
+            Err(_) => mode.name(),
+        };
+        rep.steps.push(Step::new(&p, action, &r));
         if let Err(e) = r {
             rep.error = Some(e.to_string());
         }
@@ -752,6 +777,28 @@ mod tests {
         assert_eq!(preempts.len(), 1);
         assert_eq!(preempts[0].0, "a1");
         assert_eq!((preempts[0].2, preempts[0].3), (A, A));
+    }
+
+    #[test]
+    fn fence_falls_back_to_preempt_where_preempt_and_abort_is_rejected() {
+        let (o, l) = bed();
+        l.lock().unwrap().no_preempt_abort = true;
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        let res = fence(&o, std::slice::from_ref(&da), A, B, PA).unwrap();
+        assert!(res.complete, "{res:?}");
+        let actions: Vec<&str> = res.devices[0]
+            .steps
+            .iter()
+            .map(|s| s.action.as_str())
+            .collect();
+        assert!(
+            actions.contains(&"preempt (preempt-and-abort not supported)"),
+            "{actions:?}"
+        );
+        assert_eq!(l.lock().unwrap().keys(), vec![A, A]);
     }
 
     #[test]

@@ -165,7 +165,7 @@ fn race_disk<O: Opener>(
             status: r.as_ref().err().map(ScsiError::exit_code),
         });
         match r {
-            Ok(()) => {}
+            Ok(_) => {}
             Err(e) if e.is_reservation_conflict() => {
                 d.outcome = DiskOutcome::Lost(e.to_string());
                 return d;

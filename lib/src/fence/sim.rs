@@ -28,6 +28,9 @@ pub(crate) struct Lu {
     pub block: Vec<u8>,
     pub inquiry: Vec<u8>,
     pub no_pr: bool,
+    /// Rejects PREEMPT AND ABORT with ILLEGAL REQUEST, INVALID FIELD IN
+    /// CDB, as tgt 1.0.85 does.
+    pub no_preempt_abort: bool,
     pub type_mask: u16,
     /// Every PR OUT: (nexus, service action, key, sa key).
     pub log: Vec<(String, u8, Key, Key)>,
@@ -127,6 +130,7 @@ impl Lu {
                 self.res = None;
                 ok
             }
+            5 if self.no_preempt_abort => sense(5, 0x24, 0),
             4 | 5 => {
                 if mine != Some(key) {
                     return conflict();

@@ -100,12 +100,13 @@ pub fn read_10(lba: u32, blocks: u16) -> [u8; 10] {
     [opcode::READ_10, 0, l[0], l[1], l[2], l[3], 0, bh, bl, 0]
 }
 
-/// WRITE(10) of `blocks` blocks at `lba`, with FUA so the write reaches
-/// the medium (and a reservation check cannot be satisfied by a cache).
+/// WRITE(10) of `blocks` blocks at `lba`. No FUA: a target that does not
+/// advertise FUA may reject the bit (LIO answers INVALID FIELD IN CDB), and
+/// the reservation check happens before any caching.
 pub fn write_10(lba: u32, blocks: u16) -> [u8; 10] {
     let l = lba.to_be_bytes();
     let [bh, bl] = blocks.to_be_bytes();
-    [opcode::WRITE_10, 0x08, l[0], l[1], l[2], l[3], 0, bh, bl, 0]
+    [opcode::WRITE_10, 0, l[0], l[1], l[2], l[3], 0, bh, bl, 0]
 }
 
 /// The name of a CDB's command, for messages: "PERSISTENT RESERVE OUT",
@@ -157,7 +158,7 @@ mod tests {
         let rc = read_capacity_16(32);
         assert_eq!((rc[0], rc[1], rc[13]), (0x9e, 0x10, 32));
         assert_eq!(test_unit_ready(), [0; 6]);
-        assert_eq!(write_10(1, 1), [0x2a, 8, 0, 0, 0, 1, 0, 0, 1, 0]);
+        assert_eq!(write_10(1, 1), [0x2a, 0, 0, 0, 0, 1, 0, 0, 1, 0]);
         assert_eq!(command_name(&write_10(0, 1)), "WRITE(10)");
     }
 }
