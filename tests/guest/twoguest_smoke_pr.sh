@@ -60,7 +60,7 @@ expect "0xa1"
 expect "0xb2"
 step b 0 "b (now a registrant) writes" "$WRITE"
 # tgt 1.0.85 rejects PREEMPT AND ABORT (ILLEGAL REQUEST); see
-# twoguest_preempt_abort_unsupported in tests/tests/testbed_smoke.rs.
+# tests/guest/twoguest_disk_b.sh, which checks that.
 step a 0 "a preempts b" \
     "sg_persist --out --preempt --param-rk=$KA --param-sark=$KB --prout-type=5 \$FK_SG"
 step b 6 "b's next command gets UNIT ATTENTION (tgt: 2A/03)" "$WRITE"
