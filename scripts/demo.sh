@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# A walk through SCSI-3 persistent reservations with prkeys, in the guest
-# test bed: one LIO LUN seen by two nodes (two I_T nexuses). Each command is
-# printed ("$ ...") before its output.
+# A walk through fencekit in the guest test bed: one LIO LUN seen by two
+# nodes (two I_T nexuses); prkeys, then pathmap, qdisk and fencectl. Each
+# command is printed ("$ ...") before its output.
 #
 # Usage: scripts/demo.sh     (or: make demo)
-# Needs target/debug/prkeys (cargo build) and the test bed (make testbed;
-# built on first use).
+# Needs the programs in target/debug (cargo build -p fencekit-tools; make
+# demo builds them) and the test bed (make testbed; built on first use).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,10 +64,48 @@ note "Clean up: node 1 clears all registrations and the reservation."
 run 0 prkeys clear --key 0x1 "$N1"
 run 0 prkeys keys "$N1"
 run 0 prkeys reservation "$N1"
+
+note "pathmap: the same LUN through both nodes' paths, and lsscsi's format."
+run 0 pathmap
+run 0 pathmap --lsscsi -g
+run 0 pathmap resolve "$FK_LUN0_WWID"
+
+note "qdisk: a quorum disk on the LUN, found by its label (through both nodes' paths:" \
+    "without a multipath map over them they are two block devices), and its header."
+run 0 qdisk create --yes -l demo-quorum "$N1"
+run 0 qdisk list
+run 0 qdisk dump "$N1"
+
+note "fencectl: two nodes of cluster 'demo' join; node1 fences node2, whose" \
+    "writes are then refused; node2's watchdog check fails (exit 2)."
+mkdir -p /tmp/fk
+cat > /tmp/fk/cluster.toml <<EOC
+cluster = "demo"
+scheme = "id"
+[[node]]
+name = "node1"
+id = 1
+[[node]]
+name = "node2"
+id = 2
+EOC
+F="fencectl --config /tmp/fk/cluster.toml --no-multipath"
+run 0 $F --state-file /tmp/fk/node1.state unfence --node node1 -d "$N1"
+run 0 $F --state-file /tmp/fk/node2.state unfence --node node2 -d "$N2"
+run 0 $F status -d "$N1"
+run 0 $F --state-file /tmp/fk/node1.state fence --node node1 --victim node2 -d "$N1" --preempt-only
+run 6 sg_raw -s 512 -i /tmp/block "$N2SG" 2a 00 00 00 00 00 00 00 01 00
+run 24 sg_raw -s 512 -i /tmp/block "$N2SG" 2a 00 00 00 00 00 00 00 01 00
+run 2 $F --state-file /tmp/fk/node2.state check
+run 0 $F --state-file /tmp/fk/node1.state check
+note "Clean up: node 1 replaces its key and clears everything."
+run 0 prkeys register --key 0xfeed "$N1"
+run 0 prkeys clear --key 0xfeed "$N1"
 if [ "$bad" -ne 0 ]; then
     note "Some commands did not exit as expected (marked !! above)."
     exit 1
 fi
 note "Done."
 GUEST
-exec scripts/testbed/run-in-guest --nodes 2 --luns 1 "$script" "$prkeys"
+bin=$(dirname "$prkeys")
+exec scripts/testbed/run-in-guest --nodes 2 --luns 1 "$script" "$prkeys" "$bin/pathmap" "$bin/qdisk" "$bin/fencectl"
