@@ -3,7 +3,7 @@
 //! The tests skip when the test bed is not built, unless
 //! `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, Guest, TwoGuests};
+use fencekit_tests::{guest_script, require_or_skip, DiskB, Guest, TwoGuests};
 
 #[test]
 fn guest_fencectl_lio() {
@@ -29,4 +29,54 @@ fn twoguest_fencectl_fence_and_agent() {
         .run_script_file(guest_script("twoguest_fencectl.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl across two guests on tgtd");
+}
+
+#[test]
+fn twoguest_fencectl_verify_refuses_scsi_hd() {
+    if !require_or_skip("twoguest_fencectl_verify_refuses_scsi_hd") {
+        return;
+    }
+    let out = TwoGuests::new()
+        .disk_b(DiskB::ScsiHd)
+        .tool("fencectl")
+        .run_script_file(guest_script("twoguest_fencectl_verify.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: fencectl verify refuses scsi-hd");
+}
+
+#[test]
+fn twoguest_fencectl_verify_refuses_virtio_blk() {
+    if !require_or_skip("twoguest_fencectl_verify_refuses_virtio_blk") {
+        return;
+    }
+    let out = TwoGuests::new()
+        .disk_b(DiskB::VirtioBlk)
+        .tool("fencectl")
+        .run_script_file(guest_script("twoguest_fencectl_verify.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: fencectl verify refuses virtio-blk");
+}
+
+#[test]
+fn guest_fencectl_verify_refuses_scsi_debug() {
+    if !require_or_skip("guest_fencectl_verify_refuses_scsi_debug") {
+        return;
+    }
+    // scsi_debug has no persistent reservations: PR IN is an invalid opcode.
+    let out = Guest::new()
+        .nodes(1)
+        .luns(1)
+        .scsi_debug("")
+        .tool("fencectl")
+        .run_script(
+            "set -- $FK_SCSI_DEBUG_SG\n\
+         fencectl verify -d \"$1\" > /tmp/v 2>&1; rc=$?\n\
+         cat /tmp/v\n\
+         [ \"$rc\" -eq 1 ] || { echo \"exit $rc, expected 1\"; exit 1; }\n\
+         grep -Eq 'FAIL +pr-in' /tmp/v || { echo 'no pr-in reason'; exit 1; }\n\
+         fencectl verify -d $FK_LUN0_NODE0_SG > /dev/null || { echo 'LIO disk refused'; exit 1; }\n\
+         echo 'PASS: scsi_debug refused'\n",
+        );
+    out.assert_success()
+        .assert_stdout_contains("PASS: scsi_debug refused");
 }
