@@ -80,3 +80,17 @@ fn guest_fencectl_verify_refuses_scsi_debug() {
     out.assert_success()
         .assert_stdout_contains("PASS: scsi_debug refused");
 }
+
+#[test]
+fn guest_fencectl_dm_multipath_maps() {
+    if !require_or_skip("guest_fencectl_dm_multipath_maps") {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(5)
+        .luns(1)
+        .tool("fencectl")
+        .run_script_file(guest_script("fencectl_dm_multipath.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: fencectl on dm multipath maps");
+}
