@@ -18,6 +18,8 @@ step() {
 }
 expect() { grep -Eq -- "$1" /tmp/fk-2gf.out || fail "step $n: output does not match '$1'"; }
 
+# After a rejoin node 2 can write again (the block it reads, written back).
+write_ok='dd if=$FK_DISK of=/tmp/blk bs=512 count=1 skip=1 iflag=direct 2>/dev/null && dd if=/tmp/blk of=$FK_DISK bs=512 count=1 seek=1 oflag=direct 2>/dev/null'
 config='mkdir -p /etc/fencekit /var/run/cluster && cat > /etc/fencekit/cluster.toml <<EOC
 cluster = "fktwo"
 scheme = "id"
@@ -54,4 +56,12 @@ step 0 a 'printf "action=off\nplug=guest2\n" | fencectl agent'
 expect "Success: Powered OFF"
 step 2 a 'printf "action=status\nplug=guest2\n" | fencectl agent'
 expect "Status: OFF"
+step 0 b 'printf "action=on\nplug=guest2\n" | fencectl agent'
+expect "Success: Powered ON"
+step 0 a 'printf "action=status\nplug=guest2\n" | fencectl agent'
+expect "Status: ON"
+step 0 b "$write_ok"
+step 0 a 'printf "action=metadata\n" | fencectl agent'
+expect '<resource-agent name="fencectl"'
+expect '<action name="on" on_target="1" automatic="1"/>'
 echo "PASS: fencectl across two guests on tgtd ($n steps)"
