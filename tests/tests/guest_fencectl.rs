@@ -94,3 +94,28 @@ fn guest_fencectl_dm_multipath_maps() {
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl on dm multipath maps");
 }
+
+#[test]
+fn guest_fencectl_verify_pair_through_peer_command() {
+    if !require_or_skip("guest_fencectl_verify_pair_through_peer_command") {
+        return;
+    }
+    // The "peer" is node 1's nexus reached through a command prefix (`env`,
+    // standing in for `ssh node2`): every command of its half runs as
+    // `env sg_raw ...`. A prefix that cannot run sg_raw is refused cleanly.
+    let out = Guest::new().nodes(2).luns(1).tool("fencectl").run_script(
+        "A=$FK_LUN0_NODE0_SG B=$FK_LUN0_NODE1_SG\n\
+         fencectl --no-multipath verify --pair $A $B --peer-cmd env --preempt-only > /tmp/v 2>&1; rc=$?\n\
+         cat /tmp/v\n\
+         [ \"$rc\" -eq 0 ] || { echo \"exit $rc\"; exit 1; }\n\
+         grep -q 'B writes LBA 0 after the preempt: reservation conflict' /tmp/v || exit 1\n\
+         grep -q '(via env)' /tmp/v || { echo 'peer not named'; exit 1; }\n\
+         sg_persist -n -k $A | grep -q 'NO registered' || { echo 'test keys left behind'; exit 1; }\n\
+         fencectl --no-multipath verify --pair $A $B --peer-cmd false --preempt-only > /tmp/w 2>&1; rc=$?\n\
+         cat /tmp/w\n\
+         [ \"$rc\" -ne 0 ] || { echo 'a dead peer passed'; exit 1; }\n\
+         echo 'PASS: peer command'\n",
+    );
+    out.assert_success()
+        .assert_stdout_contains("PASS: peer command");
+}

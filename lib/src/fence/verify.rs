@@ -20,6 +20,7 @@ use serde::Serialize;
 use super::devices::{FenceDevice, Opener};
 use super::ops::{PreemptMode, FENCE_TYPE};
 use crate::scsi::cdb;
+use crate::scsi::device::Device;
 use crate::scsi::error::{IllegalReason, ScsiError};
 use crate::scsi::pr::{Capabilities, Key, PrType};
 
@@ -333,14 +334,43 @@ pub struct PairReport {
     pub refused: Option<String>,
 }
 
+/// Opens the peer's device of `verify --pair` through a command prefix
+/// (`--peer-cmd 'ssh node2'`): every command runs there through sg_raw.
+#[derive(Debug, Clone)]
+pub struct PeerOpener {
+    /// The command prefix that reaches the peer.
+    pub prefix: String,
+    /// Per-command timeout.
+    pub timeout: std::time::Duration,
+    /// Unit-attention retries (the preempted peer's next command reports
+    /// the preempt first).
+    pub retry: crate::scsi::transport::RetryPolicy,
+}
+
+impl Opener for PeerOpener {
+    type T = crate::scsi::remote::CommandTransport;
+    fn open(&self, path: &Path) -> Result<Device<Self::T>, ScsiError> {
+        let t =
+            crate::scsi::remote::CommandTransport::new(&self.prefix, &path.display().to_string());
+        let mut d = Device::new(t);
+        d.timeout = self.timeout;
+        d.retry = self.retry;
+        Ok(d)
+    }
+}
+
 /// Runs the fencing sequence on two nexuses `a` and `b` to one LUN.
 /// Refuses when the LUN already has registrations, unless `force`; test
 /// keys are removed at the end either way (other registrations are left
 /// as they are, except that with `force` a reservation held by someone
 /// else makes the RESERVE step fail).
-pub fn pair<O: Opener>(
+///
+/// `b` is opened by `opener_b`: the same opener for a second nexus on this
+/// host, or [`PeerOpener`] for the device on another host.
+pub fn pair<O: Opener, P: Opener>(
     opener: &O,
     a: &Path,
+    opener_b: &P,
     b: &Path,
     mode: PreemptMode,
     force: bool,
@@ -352,7 +382,7 @@ pub fn pair<O: Opener>(
         passed: false,
         refused: None,
     };
-    let (da, db) = match (opener.open(a), opener.open(b)) {
+    let (da, db) = match (opener.open(a), opener_b.open(b)) {
         (Ok(x), Ok(y)) => (x, y),
         (Err(e), _) | (_, Err(e)) => {
             rep.refused = Some(e.to_string());
@@ -591,6 +621,7 @@ mod tests {
         let r = pair(
             &o,
             "/a".as_ref(),
+            &o,
             "/b".as_ref(),
             PreemptMode::Preempt,
             false,
@@ -605,6 +636,7 @@ mod tests {
         let r = pair(
             &o,
             "/a".as_ref(),
+            &o,
             "/b".as_ref(),
             PreemptMode::Preempt,
             false,
@@ -613,6 +645,7 @@ mod tests {
         let r = pair(
             &o,
             "/a".as_ref(),
+            &o,
             "/b".as_ref(),
             PreemptMode::PreemptAndAbort,
             true,
@@ -632,6 +665,7 @@ mod tests {
         let r = pair(
             &o,
             "/a".as_ref(),
+            &o,
             "/b".as_ref(),
             PreemptMode::Preempt,
             false,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod inquiry;
 pub mod pr;
 pub mod pr_device;
+pub mod remote;
 pub mod sense;
 pub mod sgio;
 pub mod sglib;

@@ -209,9 +209,15 @@ enum Cmd {
         /// Do not register and remove a test key.
         #[arg(long)]
         no_write: bool,
-        /// Two nexuses to one LUN on this host: run the whole sequence.
+        /// Two nexuses to one LUN: run the whole sequence. DEV_B is on this
+        /// host, or with --peer-cmd on the peer.
         #[arg(long, num_args = 2, value_names = ["DEV_A", "DEV_B"])]
         pair: Vec<PathBuf>,
+        /// Reach DEV_B of --pair on another host through this command
+        /// prefix (e.g. 'ssh node2'); every command there runs as
+        /// `PREFIX sg_raw ...`, so the peer needs sg3-utils.
+        #[arg(long, value_name = "PREFIX", requires = "pair")]
+        peer_cmd: Option<String>,
         /// Run --pair even though the LUN has registrations.
         #[arg(long)]
         force: bool,
@@ -746,13 +752,24 @@ fn verify_cmd(
     devs: &Devs,
     no_write: bool,
     pair: &[PathBuf],
+    peer_cmd: Option<&str>,
     force: bool,
     preempt_only: bool,
     json: bool,
 ) -> Result<u8, Fail> {
     let opener = ctx.opener()?;
     if let [a, b] = pair {
-        let r = verify::pair(&opener, a, b, mode(preempt_only), force);
+        let r = match peer_cmd {
+            Some(prefix) => {
+                let peer = verify::PeerOpener {
+                    prefix: prefix.to_string(),
+                    timeout: opener.opts.timeout,
+                    retry: opener.opts.retry,
+                };
+                verify::pair(&opener, a, &peer, b, mode(preempt_only), force)
+            }
+            None => verify::pair(&opener, a, &opener, b, mode(preempt_only), force),
+        };
         if json {
             print_json(&serde_json::json!({"command": "verify-pair", "result": r}))?;
         } else {
@@ -1157,10 +1174,20 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             devs,
             no_write,
             pair,
+            peer_cmd,
             force,
             preempt_only,
             json,
-        } => verify_cmd(&ctx, devs, *no_write, pair, *force, *preempt_only, *json),
+        } => verify_cmd(
+            &ctx,
+            devs,
+            *no_write,
+            pair,
+            peer_cmd.as_deref(),
+            *force,
+            *preempt_only,
+            *json,
+        ),
         Cmd::Check {
             retry,
             retry_sleep,
