@@ -127,6 +127,28 @@ pub fn tool_path(name: &str) -> PathBuf {
     );
 }
 
+/// Builds `name` from `fencekit-tools` (once per test process, with the
+/// cargo that runs the tests) and returns its path, so host CLI tests never
+/// run a stale binary.
+pub fn build_tool(name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|b| b == name) {
+        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-p", "fencekit-tools", "--bin", name])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo build");
+        assert!(
+            st.success(),
+            "cargo build -p fencekit-tools --bin {name} failed"
+        );
+        built.push(name.to_string());
+    }
+    tool_path(name)
+}
+
 /// What a guest script did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestOutput {

@@ -13,22 +13,10 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the tools once and returns the path of the `fencectl` binary.
+/// The `fencectl` binary, built once.
 fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "fencekit-tools", "--bin", "fencectl"])
-            .current_dir(manifest_dir())
-            .status()
-            .expect("run cargo build");
-        assert!(st.success(), "cargo build -p fencekit-tools failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| manifest_dir().join("../target"));
-        target.join("debug/fencectl")
-    })
+    BIN.get_or_init(|| fencekit_tests::build_tool("fencectl"))
 }
 
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
