@@ -55,7 +55,7 @@ pub struct Step {
 }
 
 impl Step {
-    fn new<R>(path: &Path, action: &str, r: &Result<R, ScsiError>) -> Step {
+    pub(crate) fn new<R>(path: &Path, action: &str, r: &Result<R, ScsiError>) -> Step {
         Step {
             path: path.display().to_string(),
             action: action.to_string(),
@@ -99,7 +99,7 @@ pub fn one_path<O: Opener, R>(
     })
 }
 
-fn on_path<O: Opener, R>(
+pub(crate) fn on_path<O: Opener, R>(
     opener: &O,
     p: &Path,
     f: impl Fn(&Device<O::T>) -> Result<R, ScsiError>,

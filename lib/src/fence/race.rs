@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use super::devices::{FenceDevice, Opener};
-use super::ops::{one_path, PreemptMode, Step};
+use super::ops::{on_path, one_path, PreemptMode, Step};
 use crate::scsi::error::ScsiError;
 use crate::scsi::pr::Key;
 
@@ -189,6 +189,35 @@ fn race_disk<O: Opener>(
     d
 }
 
+/// After a won race, takes back a disk lost on the way: the other side
+/// preempted this node's key there before it lost the majority elsewhere.
+/// Registers this node's key again on every path and preempts the losers'
+/// keys, so the loser ends up removed from every coordinator disk. The
+/// disk's race outcome is kept; the steps are named `reclaim ...`.
+fn reclaim_disk<O: Opener>(
+    opener: &O,
+    dev: &FenceDevice,
+    own: Key,
+    losers: &[Key],
+    mode: PreemptMode,
+    d: &mut RaceDisk,
+) {
+    for p in &dev.paths {
+        let r = on_path(opener, p, |x| x.register_and_ignore(own, false));
+        d.steps
+            .push(Step::new(p, "reclaim register-and-ignore", &r));
+    }
+    let keys = match one_path(opener, dev, |x| x.read_keys()).0 {
+        Ok(k) => k.keys,
+        Err(_) => return,
+    };
+    for &l in losers.iter().filter(|l| keys.contains(l)) {
+        let (r, p) = one_path(opener, dev, |x| mode.send(x, own, l));
+        d.steps
+            .push(Step::new(&p, &format!("reclaim {} {l}", mode.name()), &r));
+    }
+}
+
 /// Races for `disks` in the order given, preempting `losers` with `own`.
 /// Stops as soon as a majority is out of reach; once it is won, goes on
 /// preempting the remaining disks so the loser finds itself removed
@@ -224,6 +253,13 @@ pub fn race<O: Opener>(
         res.verdict = verdict(&outcomes, total);
         if res.verdict == Verdict::Lost {
             break;
+        }
+    }
+    if res.won() {
+        for (dev, d) in disks.iter().zip(res.disks.iter_mut()) {
+            if matches!(d.outcome, DiskOutcome::Lost(_)) {
+                reclaim_disk(opener, dev, own, losers, mode, d);
+            }
         }
     }
     Ok(res)
@@ -321,7 +357,7 @@ mod tests {
 
     #[test]
     fn split_race_is_decided_by_majority() {
-        let (o, da, db, _lus) = three();
+        let (o, da, db, lus) = three();
         // B got to disk 0 first.
         let r0 = race(&o, &db[..1], B, &[A], PreemptMode::Preempt).unwrap();
         assert!(r0.won());
@@ -329,6 +365,12 @@ mod tests {
         assert!(r.won(), "{r:?}");
         assert!(matches!(r.disks[0].outcome, DiskOutcome::Lost(_)));
         assert_eq!(r.disks[1].outcome, DiskOutcome::Won);
+        // The winner took disk 0 back: B is gone from every disk.
+        assert!(r.disks[0].steps.iter().all(|s| s.ok), "{r:?}");
+        assert!(r.disks[0].steps[0].action.starts_with("reclaim"));
+        for l in &lus {
+            assert_eq!(l.lock().unwrap().keys(), vec![A]);
+        }
         // A dead disk counts against the racer.
         let (o, da, _db, lus) = three();
         lus[0].lock().unwrap().dead.push("a".into());

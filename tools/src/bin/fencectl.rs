@@ -633,6 +633,19 @@ fn race_cmd(
                 race::DiskOutcome::Failed(e) => format!("failed: {e}"),
             };
             println!("{}: {o}", d.device);
+            if let Some(s) = d
+                .steps
+                .iter()
+                .find(|s| s.action.starts_with("reclaim") && !s.ok)
+            {
+                println!(
+                    "{}: reclaim failed: {}",
+                    d.device,
+                    s.error.as_deref().unwrap_or("")
+                );
+            } else if d.steps.iter().any(|s| s.action.starts_with("reclaim")) {
+                println!("{}: reclaimed after the race was won", d.device);
+            }
         }
         println!(
             "race {}: {} of {} disks needed",
