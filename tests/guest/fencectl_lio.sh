@@ -17,10 +17,13 @@
 # Sequence: verify (test key) on node 1's paths; verify --pair on two
 # nexuses of the first unit; unfence node1 (node-0 paths) and node2
 # (node-1 paths); status; fence node2 from node1 with --preempt-only (the
-# guest's LIO deadlocks in PREEMPT AND ABORT through tcm_loop); node 2's
-# WRITE(10) is refused (sg_raw exit 24); check exits 2 for node 2 and 0 for
-# node 1; clean up.
+# guest's LIO deadlocks in PREEMPT AND ABORT through tcm_loop); on every
+# unit node 2 gets the unit attention of the preempt, its READ(10) still
+# works and its WRITE(10) is refused (sg_raw exit 24); check exits 2 for
+# node 2 and 0 for node 1; node 2 unfences again and writes the blocks it
+# read back on every unit; clean up.
 # Run by: scripts/testbed/run-in-guest --nodes 2 --luns 2 tests/guest/fencectl_lio.sh fencectl
+# (any number of units: guest_fencectl_four_luns runs it with --luns 4)
 set -u
 
 multipath=0
@@ -111,23 +114,47 @@ expect "fence of 0x$K2 complete"
 step 0 "node2's key is gone" sg_persist -n -i -k "$A"
 grep -q "0x$K2" /tmp/fk.out && fail "node2's key still registered"
 
-# Node 2 writes back the block node 1 reads from LBA 0: refused.
-sg_raw -r 512 -o /tmp/fk-blk "$A" 28 00 00 00 00 00 00 00 01 00 > /dev/null 2>&1 ||
-    fail "node1 cannot read LBA 0"
-for try in 1 2 3; do
-    sg_raw -s 512 -i /tmp/fk-blk "$B" 2a 00 00 00 00 00 00 00 01 00 > /tmp/fk.out 2>&1
+# On every unit, through node 2's nexus: absorb the unit attention of the
+# preempt (sg_raw exit 6, once), READ(10) LBA 0 still works (WEAR, type 5,
+# only refuses writes), WRITE(10) of the same block back is refused
+# (sg_raw exit 24, reservation conflict).
+sgraw() { # sgraw WANT WHAT ARGS...: sg_raw, again after a unit attention
+    want=$1 what=$2
+    shift 2
+    for try in 1 2 3; do
+        sg_raw "$@" > /tmp/fk.out 2>&1
+        rc=$?
+        [ "$rc" -ne 6 ] && break
+    done
+    n=$((n + 1))
+    echo "--- $n. $what: exit $rc"
+    [ "$rc" -eq "$want" ] || { cat /tmp/fk.out; fail "step $n ($what): sg_raw exit $rc, expected $want"; }
+}
+i=0
+for d in $N2; do
+    sg_raw "$d" 00 00 00 00 00 00 > /tmp/fk.out 2>&1 # TEST UNIT READY
     rc=$?
-    [ "$rc" -ne 6 ] && break # unit attention from the preempt: again
+    [ "$rc" -eq 6 ] || { cat /tmp/fk.out; fail "node2 on $d: no unit attention after the preempt (sg_raw exit $rc)"; }
+    sgraw 0 "node2 READ(10) LBA 0 on $d" -r 512 -o /tmp/fk-blk$i "$d" 28 00 00 00 00 00 00 00 01 00
+    sgraw 24 "node2 WRITE(10) LBA 0 on $d refused" -s 512 -i /tmp/fk-blk$i "$d" 2a 00 00 00 00 00 00 00 01 00
+    i=$((i + 1))
 done
-n=$((n + 1))
-echo "--- $n. node2 WRITE(10): exit $rc"
-cat /tmp/fk.out
-[ "$rc" -eq 24 ] || fail "node2's write: sg_raw exit $rc, expected 24 (reservation conflict)"
+echo "node2 reads but cannot write on all $i LUNs"
 
 step 2 "check node2: key gone" $F --state-file $S2 check
 step 0 "check node1: key registered" $F --state-file $S1 check
 step 4 "node1 refuses to fence itself" $F --state-file $S1 fence --victim node1 --node node1 -d $N1
 step 1 "fenced node2 cannot fence node1" $F --state-file $S2 fence --victim node1 --node node2 -d $N2
+
+# Rejoin: node 2 unfences again and writes the blocks it read back.
+step 0 "node2 unfences again" $F --state-file $S2 unfence --node node2 -d $N2
+step 0 "check node2: key back" $F --state-file $S2 check
+i=0
+for d in $N2; do
+    sgraw 0 "node2 WRITE(10) LBA 0 on $d after rejoin" -s 512 -i /tmp/fk-blk$i "$d" 2a 00 00 00 00 00 00 00 01 00
+    i=$((i + 1))
+done
+echo "node2 writes again on all $i LUNs"
 
 if [ "$multipath" -eq 1 ]; then
     M=$(var "FK_LUN${base}_MPATH")
