@@ -12,6 +12,9 @@ pub mod opcode {
     pub const SERVICE_ACTION_IN_16: u8 = 0x9e;
     /// READ CAPACITY(16) is SERVICE ACTION IN(16), service action 0x10.
     pub const SA_READ_CAPACITY_16: u8 = 0x10;
+    pub const MAINTENANCE_IN: u8 = 0xa3;
+    /// REPORT TARGET PORT GROUPS is MAINTENANCE IN, service action 0x0a.
+    pub const SA_REPORT_TARGET_PORT_GROUPS: u8 = 0x0a;
 }
 
 /// TEST UNIT READY (6 bytes).
@@ -109,6 +112,26 @@ pub fn write_10(lba: u32, blocks: u16) -> [u8; 10] {
     [opcode::WRITE_10, 0, l[0], l[1], l[2], l[3], 0, bh, bl, 0]
 }
 
+/// REPORT TARGET PORT GROUPS (12 bytes), length-only parameter data
+/// format (SPC-4 6.36).
+pub fn report_target_port_groups(alloc_len: u32) -> [u8; 12] {
+    let l = alloc_len.to_be_bytes();
+    [
+        opcode::MAINTENANCE_IN,
+        opcode::SA_REPORT_TARGET_PORT_GROUPS,
+        0,
+        0,
+        0,
+        0,
+        l[0],
+        l[1],
+        l[2],
+        l[3],
+        0,
+        0,
+    ]
+}
+
 /// The name of a CDB's command, for messages: "PERSISTENT RESERVE OUT",
 /// "INQUIRY", ...
 pub fn command_name(cdb: &[u8]) -> &'static str {
@@ -120,6 +143,7 @@ pub fn command_name(cdb: &[u8]) -> &'static str {
         Some(opcode::PERSISTENT_RESERVE_IN) => "PERSISTENT RESERVE IN",
         Some(opcode::PERSISTENT_RESERVE_OUT) => "PERSISTENT RESERVE OUT",
         Some(opcode::SERVICE_ACTION_IN_16) => "SERVICE ACTION IN(16)",
+        Some(opcode::MAINTENANCE_IN) => "MAINTENANCE IN",
         _ => "SCSI command",
     }
 }

@@ -203,6 +203,32 @@ impl<T: Transport> Device<T> {
         })
     }
 
+    /// REPORT TARGET PORT GROUPS, decoded; the buffer grows once when the
+    /// device reports more data than the first allocation held.
+    pub fn report_target_port_groups(
+        &self,
+    ) -> Result<Vec<super::alua::TargetPortGroup>, ScsiError> {
+        let name: CommandName = "REPORT TARGET PORT GROUPS".into();
+        let mut alloc: u32 = 1024;
+        loop {
+            let raw = self.data_in(
+                &name,
+                &cdb::report_target_port_groups(alloc),
+                alloc as usize,
+            )?;
+            let needed = raw
+                .get(..4)
+                .map(|h| u32::from_be_bytes([h[0], h[1], h[2], h[3]]).saturating_add(4));
+            match needed {
+                Some(n) if n > alloc && alloc < 65536 => alloc = n.min(65536),
+                _ => {
+                    return super::alua::decode_report_target_port_groups(&raw)
+                        .map_err(|e| self.malformed(&name, e))
+                }
+            }
+        }
+    }
+
     /// READ CAPACITY(16).
     pub fn read_capacity(&self) -> Result<Capacity, ScsiError> {
         let name: CommandName = "READ CAPACITY(16)".into();

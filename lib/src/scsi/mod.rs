@@ -4,6 +4,7 @@
 //! be decoded offline; the [`transport::Transport`] trait is the only path to
 //! a device, and [`sgio`] is its one implementation over a real fd.
 
+pub mod alua;
 pub mod blkdev;
 pub mod capacity;
 pub mod cdb;
