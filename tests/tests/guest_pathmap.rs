@@ -46,6 +46,8 @@ fn guest_pathmap_multipath() {
         .run_script_file(guest_script("pathmap_lio.sh"));
     out.assert_success()
         .assert_stdout_contains("ok: multipath -ll (parse and render) (10 lines)")
-        .assert_stdout_contains("ok: multipath maps and paths from sysfs (6 lines)")
+        .assert_stdout_contains("ok: multipath -ll (live) (10 lines)")
+        .assert_stdout_contains("ok: multipath -l (live, no checks) (10 lines)")
+        .assert_stdout_contains("ok: multipath -l (from dmsetup text) (10 lines)")
         .assert_stdout_contains("pathmap_lio: all checks passed");
 }

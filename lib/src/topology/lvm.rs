@@ -2,15 +2,150 @@
 //! `global_filter` lines that keep a host's LVM away from given units
 //! (a shared LUN that belongs to a guest or to another cluster node).
 //!
-//! The report is read as LVM writes it: `{"report": [{"vg": [{...}]}]}`
-//! with every value a string; the fields used are `vg_name` and, when
-//! requested (`vgs -o vg_name,pv_name,lv_active`), `pv_name` and
-//! `lv_active`.
+//! Reports are read as LVM writes them: `{"report": [{"vg": [{...}]}]}`
+//! (`pv`, `lv` for `pvs`, `lvs`) with every value a string. For `vgs` the
+//! fields used are `vg_name` and, when requested (`vgs -o
+//! vg_name,pv_name,lv_active`), `pv_name` and `lv_active`; `pvs` and `lvs`
+//! reports with [`PVS_FIELDS`] and [`LVS_FIELDS`] are joined onto the
+//! units under them ([`join`]).
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{BlockDev, BlockKind, Lun};
+use super::{BlockDev, BlockKind, Lun, Topology};
+
+/// The `pvs -o` fields [`join`] reads.
+pub const PVS_FIELDS: &str = "pv_name,vg_name,vg_attr,vg_systemid,vg_lock_type";
+/// The `lvs -o` fields [`join`] reads.
+pub const LVS_FIELDS: &str = "vg_name,lv_name,lv_attr,lv_active";
+
+/// One report row: field name to value.
+pub type Row = BTreeMap<String, String>;
+
+/// Parses `pvs`/`vgs`/`lvs --reportformat json` output: the rows of every
+/// report's `kind` array (`pv`, `vg`, `lv`).
+pub fn parse_report(text: &str, kind: &str) -> Result<Vec<Row>, String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let reports = v
+        .get("report")
+        .and_then(Value::as_array)
+        .ok_or("no \"report\" array")?;
+    let mut out = Vec::new();
+    for r in reports {
+        let Some(rows) = r.get(kind).and_then(Value::as_array) else {
+            continue;
+        };
+        for row in rows {
+            let o = row
+                .as_object()
+                .ok_or_else(|| format!("a \"{kind}\" row that is not an object"))?;
+            out.push(
+                o.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// A logical volume of a volume group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogicalVolume {
+    /// `lv_name`.
+    pub name: String,
+    /// `lv_attr` (`-wi-a-----`).
+    pub attr: Option<String>,
+    /// True when active on this host.
+    pub active: bool,
+}
+
+/// An LVM physical volume on a unit, with its volume group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhysicalVolume {
+    /// The PV's device as LVM names it (`/dev/mapper/mpatha`, `/dev/sdb1`).
+    pub device: String,
+    /// Volume group, when the PV belongs to one.
+    pub vg: Option<String>,
+    /// `vg_attr` (`wz--n-`; the sixth letter is `c` clustered, `s` shared).
+    pub vg_attr: Option<String>,
+    /// `vg_systemid`, when set.
+    pub system_id: Option<String>,
+    /// `vg_lock_type` (`dlm`, `sanlock`), when set.
+    pub lock_type: Option<String>,
+    /// Clustered (clvmd) VG.
+    pub clustered: bool,
+    /// Shared (lvmlockd) VG.
+    pub shared: bool,
+    /// The VG's logical volumes.
+    pub lvs: Vec<LogicalVolume>,
+}
+
+/// Joins `pvs` rows ([`PVS_FIELDS`]) and `lvs` rows ([`LVS_FIELDS`]) onto
+/// the units whose device names hold the PVs. Returns the PV devices that
+/// are on no unit of the model (local disks, virtio disks).
+pub fn join(topo: &mut Topology, pvs: &[Row], lvs: &[Row]) -> Vec<String> {
+    let get = |r: &Row, k: &str| r.get(k).filter(|v| !v.is_empty()).cloned();
+    let mut unmatched = Vec::new();
+    let names: Vec<Vec<String>> = topo.luns.iter().map(device_names).collect();
+    for r in pvs {
+        let Some(dev) = get(r, "pv_name") else {
+            continue;
+        };
+        let Some(i) = names.iter().position(|n| n.contains(&dev)) else {
+            unmatched.push(dev);
+            continue;
+        };
+        let vg = get(r, "vg_name");
+        let attr = get(r, "vg_attr");
+        let flag = attr.as_deref().and_then(|a| a.chars().nth(5));
+        let lv_rows = lvs
+            .iter()
+            .filter(|l| vg.is_some() && get(l, "vg_name") == vg)
+            .filter_map(|l| {
+                Some(LogicalVolume {
+                    name: get(l, "lv_name")?,
+                    attr: get(l, "lv_attr"),
+                    active: get(l, "lv_active").as_deref() == Some("active"),
+                })
+            })
+            .collect();
+        topo.luns[i].lvm.push(PhysicalVolume {
+            device: dev,
+            vg,
+            clustered: flag == Some('c'),
+            shared: flag == Some('s'),
+            vg_attr: attr,
+            system_id: get(r, "vg_systemid"),
+            lock_type: get(r, "vg_lock_type"),
+            lvs: lv_rows,
+        });
+    }
+    unmatched
+}
+
+/// Runs `pvs` and `lvs` with [`PVS_FIELDS`] and [`LVS_FIELDS`] (read-only
+/// reports, no locking) and returns their rows.
+pub fn live_reports() -> Result<(Vec<Row>, Vec<Row>), String> {
+    let run = |tool: &str, fields: &str, kind: &str| -> Result<Vec<Row>, String> {
+        let out = Command::new(tool)
+            .args(["--reportformat", "json", "--readonly", "-o", fields])
+            .output()
+            .map_err(|e| format!("{tool}: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{tool}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        parse_report(&String::from_utf8_lossy(&out.stdout), kind)
+            .map_err(|e| format!("{tool}: {e}"))
+    };
+    Ok((run("pvs", PVS_FIELDS, "pv")?, run("lvs", LVS_FIELDS, "lv")?))
+}
 
 /// One row of a `vgs` report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,27 +160,18 @@ pub struct VgRow {
 
 /// Parses `vgs --reportformat json` output.
 pub fn parse_vgs_json(text: &str) -> Result<Vec<VgRow>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let reports = v
-        .get("report")
-        .and_then(Value::as_array)
-        .ok_or("no \"report\" array")?;
-    let mut out = Vec::new();
-    for r in reports {
-        let Some(rows) = r.get("vg").and_then(Value::as_array) else {
-            continue;
-        };
-        for row in rows {
-            let s = |k: &str| row.get(k).and_then(Value::as_str).map(str::to_string);
-            let vg_name = s("vg_name").ok_or("a \"vg\" row without \"vg_name\"")?;
-            out.push(VgRow {
-                vg_name,
-                pv_name: s("pv_name").filter(|p| !p.is_empty()),
-                lv_active: s("lv_active"),
-            });
-        }
-    }
-    Ok(out)
+    parse_report(text, "vg")?
+        .into_iter()
+        .map(|mut r| {
+            Ok(VgRow {
+                vg_name: r
+                    .remove("vg_name")
+                    .ok_or("a \"vg\" row without \"vg_name\"")?,
+                pv_name: r.remove("pv_name").filter(|p| !p.is_empty()),
+                lv_active: r.remove("lv_active"),
+            })
+        })
+        .collect()
 }
 
 /// Every device node by which LVM could see the unit: its sd nodes and
@@ -223,10 +349,56 @@ mod tests {
         assert_eq!(regex_escape("a.b|c"), "a\\.b\\|c");
     }
 
+    #[test]
+    fn pvs_and_lvs_join_onto_the_unit_under_them() {
+        let mut t = Topology {
+            luns: vec![
+                Lun {
+                    wwid: Some("3600a".into()),
+                    multipath: Some(super::super::MultipathMap {
+                        name: "mpatha".into(),
+                        ..Default::default()
+                    }),
+                    ..Lun::default()
+                },
+                Lun {
+                    wwid: Some("3600b".into()),
+                    ..Lun::default()
+                },
+            ],
+            ..Topology::default()
+        };
+        let pvs = parse_report(
+            r#"{"report":[{"pv":[
+              {"pv_name":"/dev/mapper/mpatha","vg_name":"shared","vg_attr":"wz--ns","vg_systemid":"","vg_lock_type":"dlm"},
+              {"pv_name":"/dev/vda2","vg_name":"root","vg_attr":"wz--n-","vg_systemid":"host1","vg_lock_type":""}]}]}"#,
+            "pv",
+        )
+        .unwrap();
+        let lvs = parse_report(
+            r#"{"report":[{"lv":[{"vg_name":"shared","lv_name":"data","lv_attr":"-wi-a-----","lv_active":"active"},
+              {"vg_name":"root","lv_name":"root","lv_attr":"-wi-ao----","lv_active":"active"}]}]}"#,
+            "lv",
+        )
+        .unwrap();
+        let unmatched = join(&mut t, &pvs, &lvs);
+        assert_eq!(unmatched, vec!["/dev/vda2"]);
+        let pv = &t.luns[0].lvm[0];
+        assert_eq!(pv.vg.as_deref(), Some("shared"));
+        assert!(pv.shared && !pv.clustered);
+        assert_eq!(pv.lock_type.as_deref(), Some("dlm"));
+        assert_eq!(pv.system_id, None);
+        assert_eq!(pv.lvs.len(), 1);
+        assert!(pv.lvs[0].active);
+        assert!(t.luns[1].lvm.is_empty());
+        assert!(parse_report(r#"{"report":[{"pv":[1]}]}"#, "pv").is_err());
+    }
+
     proptest::proptest! {
         #[test]
         fn vgs_json_never_panics(text in "\\PC{0,400}") {
             let _ = parse_vgs_json(&text);
+            let _ = parse_report(&text, "pv");
         }
     }
 }

@@ -25,8 +25,10 @@ use serde::{Deserialize, Serialize};
 pub use crate::devset::Roots;
 
 pub mod by_id;
+pub mod checker;
 pub mod compare;
 pub mod dm;
+pub mod dm_mpath;
 pub mod lsscsi;
 pub mod lvm;
 pub mod mpath_ll;
@@ -150,6 +152,10 @@ pub struct Lun {
     /// on the sd devices): partitions, kpartx maps, LVM volumes.
     #[serde(default)]
     pub holders: Vec<BlockDev>,
+    /// LVM physical volumes on the unit (on the map, a path, a partition),
+    /// from `pvs`/`lvs` reports joined by device name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lvm: Vec<lvm::PhysicalVolume>,
 }
 
 impl Lun {

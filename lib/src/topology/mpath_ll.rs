@@ -109,6 +109,12 @@ pub struct MpPath {
     pub checker_state: Option<String>,
     /// Kernel device state: `running`, `offline`, ...
     pub dev_state: Option<String>,
+    /// How often device-mapper failed the path (from the map's status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_count: Option<u32>,
+    /// The path's priority as multipath's prioritizer computes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prio: Option<i64>,
 }
 
 impl MpPath {
@@ -261,6 +267,7 @@ fn path(line: &str) -> Result<MpPath, String> {
         dm_state: Some(words[2].to_string()),
         checker_state: Some(words[3..n - 1].join(" ")),
         dev_state: Some(words[n - 1].to_string()),
+        ..MpPath::default()
     })
 }
 

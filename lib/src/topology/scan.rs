@@ -329,6 +329,7 @@ pub fn scan_with(
             paths: vec![f.path],
             multipath: None,
             holders: Vec::new(),
+            lvm: Vec::new(),
         });
         let _ = f.designators;
     }
@@ -364,6 +365,7 @@ pub fn scan_with(
                     dm_state: None,
                     checker_state: None,
                     dev_state: p.and_then(|p| p.state.clone()),
+                    ..MpPath::default()
                 }
             })
             .collect();

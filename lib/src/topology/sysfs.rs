@@ -189,6 +189,16 @@ pub fn slaves(sys: &Path, name: &str) -> Vec<String> {
     list_dir(&sys.join("block").join(name).join("slaves"))
 }
 
+/// The kernel name of the block device with number `devt` (`8:16` ->
+/// `sdb`), from the `/sys/dev/block/MAJ:MIN` link.
+pub fn devt_name(sys: &Path, devt: &str) -> Option<String> {
+    if devt.contains('/') {
+        return None;
+    }
+    let t = std::fs::read_link(sys.join("dev/block").join(devt)).ok()?;
+    Some(t.file_name()?.to_string_lossy().into_owned())
+}
+
 /// The directory of block device `name`: `/sys/class/block/NAME` or
 /// `/sys/block/NAME`, canonical when possible.
 pub fn block_dir(sys: &Path, name: &str) -> PathBuf {

@@ -75,15 +75,53 @@ pub fn lun(l: &Lun) -> String {
     }
     for p in &l.paths {
         out.push_str(&format!(
-            "  {}  {}  {}  {}  {}\n",
+            "  {}  {}  {}  {}  {}",
             p.hctl,
             p.sd.as_deref().unwrap_or("-"),
             p.sg.as_deref().unwrap_or("-"),
             p.transport,
             p.state.as_deref().unwrap_or("?"),
         ));
+        // The map's view of the path: dm state and checker state.
+        let mp = l.multipath.as_ref().and_then(|m| {
+            m.paths()
+                .find(|mp| p.sd.as_deref() == Some(mp.dev.as_str()))
+        });
+        if let Some(mp) = mp {
+            let words: Vec<&str> = [mp.dm_state.as_deref(), mp.checker_state.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            if !words.is_empty() {
+                out.push_str(&format!("  map: {}", words.join(" ")));
+            }
+        }
+        out.push('\n');
         for b in &p.by_path {
             out.push_str(&format!("      by-path {b}\n"));
+        }
+    }
+    for pv in &l.lvm {
+        out.push_str(&format!("  PV {}", pv.device));
+        if let Some(vg) = &pv.vg {
+            out.push_str(&format!("  VG {vg}"));
+            if let Some(a) = &pv.vg_attr {
+                out.push_str(&format!(" ({a})"));
+            }
+            if pv.shared {
+                out.push_str(" shared");
+            }
+            if pv.clustered {
+                out.push_str(" clustered");
+            }
+            if let Some(s) = &pv.system_id {
+                out.push_str(&format!(" system ID {s}"));
+            }
+        }
+        out.push('\n');
+        for lv in &pv.lvs {
+            let act = if lv.active { "active" } else { "inactive" };
+            out.push_str(&format!("      LV {}  {act}\n", lv.name));
         }
     }
     if !l.holders.is_empty() {

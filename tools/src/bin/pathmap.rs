@@ -13,7 +13,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{
-    compare, lsscsi, lvm, mpath_ll, resolve, scan, text, Roots, ScanOptions, SgIoQuery, Topology,
+    checker, compare, dm_mpath, lsscsi, lvm, mpath_ll, resolve, scan, text, Roots, ScanOptions,
+    SgIoQuery, Topology,
 };
 
 /// Exit status for "not found" and "differences".
@@ -59,6 +60,37 @@ struct Source {
     /// Ask devices with SG_IO INQUIRY when sysfs lacks their identity.
     #[arg(long, global = true)]
     query_devices: bool,
+    /// Take the multipath maps' tables from a captured `dmsetup table`
+    /// output instead of the running kernel ("-" for standard input).
+    #[arg(long, value_name = "FILE", global = true)]
+    dmsetup_table: Option<PathBuf>,
+    /// With --dmsetup-table: the maps' states from a captured `dmsetup
+    /// status` output.
+    #[arg(long, value_name = "FILE", global = true, requires = "dmsetup_table")]
+    dmsetup_status: Option<PathBuf>,
+    /// Do not send TEST UNIT READY and REPORT TARGET PORT GROUPS to the
+    /// paths of multipath maps: checker states and priorities then come
+    /// from the kernel's device state alone, as in `multipath -l`.
+    #[arg(long, global = true)]
+    no_check: bool,
+    /// Take LVM physical volumes from a captured `pvs --reportformat json
+    /// -o pv_name,vg_name,vg_attr,vg_systemid,vg_lock_type` instead of
+    /// running pvs.
+    #[arg(long, value_name = "FILE", global = true)]
+    pvs_json: Option<PathBuf>,
+    /// With --pvs-json: logical volumes from a captured `lvs
+    /// --reportformat json -o vg_name,lv_name,lv_attr,lv_active`.
+    #[arg(long, value_name = "FILE", global = true, requires = "pvs_json")]
+    lvs_json: Option<PathBuf>,
+}
+
+impl Source {
+    /// True when the tree is this host's own /sys and /dev, so the
+    /// running kernel's device-mapper and the devices can be asked.
+    fn live(&self) -> bool {
+        self.sysfs_root == std::path::Path::new("/sys")
+            && self.dev_root == std::path::Path::new("/dev")
+    }
 }
 
 #[derive(Args, Debug)]
@@ -116,7 +148,75 @@ fn read(p: &PathBuf) -> Result<String> {
     std::fs::read_to_string(p).with_context(|| p.display().to_string())
 }
 
-fn load(src: &Source) -> Result<Topology> {
+/// Device-mapper's view of the multipath maps: captured `dmsetup` text,
+/// or the running kernel's when the tree is live and has maps.
+fn dm_maps(src: &Source, t: &mut Topology) -> Result<Vec<dm_mpath::DmMap>> {
+    if let Some(f) = &src.dmsetup_table {
+        let table = read(f)?;
+        let status = src.dmsetup_status.as_ref().map(read).transpose()?;
+        let (maps, w) = dm_mpath::from_dmsetup(&table, status.as_deref()).with_context(|| {
+            let mut n = f.display().to_string();
+            if let Some(s) = &src.dmsetup_status {
+                n = format!("{n} or {}", s.display());
+            }
+            n
+        })?;
+        t.warnings.extend(w);
+        return Ok(maps);
+    }
+    if !src.live() || t.luns.iter().all(|l| l.multipath.is_none()) {
+        return Ok(Vec::new());
+    }
+    match dm_mpath::live() {
+        Ok((maps, w)) => {
+            t.warnings.extend(w);
+            Ok(maps)
+        }
+        Err(e) => {
+            t.warnings.push(format!(
+                "{e}; path groups and dm states of the multipath maps are unknown"
+            ));
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// LVM's reports: captured JSON, or pvs and lvs run on a live tree (a
+/// host without LVM has no PVs; a failing pvs is a warning).
+fn lvm_reports(src: &Source, t: &mut Topology) -> Result<(Vec<lvm::Row>, Vec<lvm::Row>)> {
+    if let Some(f) = &src.pvs_json {
+        let pvs = lvm::parse_report(&read(f)?, "pv")
+            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let lvs = match &src.lvs_json {
+            Some(f) => lvm::parse_report(&read(f)?, "lv")
+                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+            None => Vec::new(),
+        };
+        return Ok((pvs, lvs));
+    }
+    if !src.live() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    match lvm::live_reports() {
+        Ok(r) => Ok(r),
+        Err(e) if e.contains("No such file") => Ok((Vec::new(), Vec::new())),
+        Err(e) => {
+            t.warnings.push(format!("LVM not read: {e}"));
+            Ok((Vec::new(), Vec::new()))
+        }
+    }
+}
+
+/// What a view needs beyond sysfs.
+#[derive(Clone, Copy)]
+struct Needs {
+    /// Checker states and priorities of map paths.
+    check: bool,
+    /// LVM's reports.
+    lvm: bool,
+}
+
+fn load(src: &Source, needs: Needs) -> Result<Topology> {
     let roots = Roots {
         sys: src.sysfs_root.clone(),
         dev: src.dev_root.clone(),
@@ -142,6 +242,19 @@ fn load(src: &Source) -> Result<Topology> {
         }
         Err(e) => return Err(e.into()),
     };
+    let dm = dm_maps(src, &mut t)?;
+    let w = dm_mpath::apply(&mut t, &dm, &src.sysfs_root);
+    t.warnings.extend(w);
+    if needs.lvm {
+        let (pvs, lvs) = lvm_reports(src, &mut t)?;
+        lvm::join(&mut t, &pvs, &lvs);
+    }
+    if needs.check {
+        let probe = checker::SgIoProbe;
+        let probe: Option<&dyn checker::PathProbe> =
+            (src.live() && !src.no_check).then_some(&probe);
+        checker::apply(&mut t, &src.dev_root, probe);
+    }
     if let Some(m) = maps {
         scan::merge_multipath(&mut t, m);
     }
@@ -175,7 +288,16 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         return Ok(if d.is_empty() { 0 } else { EXIT_NOT_FOUND });
     }
-    let t = input(load(&cli.src))?;
+    // Path checks cost a command or three per path; only the views that
+    // show path states make them.
+    // pvs and lvs read every disk (which also makes a map's path group
+    // active); only the views that show volumes run them.
+    let check = !o.lsscsi && !matches!(cli.cmd, Some(Cmd::Resolve { .. } | Cmd::LvmFilter { .. }));
+    let needs = Needs {
+        check,
+        lvm: check && !o.multipath_ll,
+    };
+    let t = input(load(&cli.src, needs))?;
     for w in &t.warnings {
         eprintln!("pathmap: warning: {w}");
     }
@@ -193,7 +315,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             print!("{}", lsscsi::render(&t, &roots, &opts));
         }
         None if o.multipath_ll => {
-            let maps: Vec<_> = t.luns.iter().filter_map(|l| l.multipath.clone()).collect();
+            // multipath lists maps in device-mapper's order, by name.
+            let mut maps: Vec<_> = t.luns.iter().filter_map(|l| l.multipath.clone()).collect();
+            maps.sort_by(|a, b| a.name.cmp(&b.name));
             print!("{}", mpath_ll::render(&maps));
         }
         None if o.json => input(print_json(&t))?,
