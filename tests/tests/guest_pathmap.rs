@@ -51,3 +51,24 @@ fn guest_pathmap_multipath() {
         .assert_stdout_contains("ok: multipath -l (from dmsetup text) (10 lines)")
         .assert_stdout_contains("pathmap_lio: all checks passed");
 }
+
+#[test]
+fn guest_pathmap_failed_path_and_volume_group() {
+    if !require_or_skip("guest_pathmap_failed_path_and_volume_group") {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(2)
+        .luns(2)
+        .lun_size_mb(16)
+        .multipath(true)
+        .tool("pathmap")
+        .timeout(Duration::from_secs(240))
+        .run_script_file(guest_script("pathmap_failover.sh"));
+    out.assert_success()
+        .assert_stdout_contains("ok: tree shows 2 maps with 2 active paths each")
+        .assert_stdout_contains("ok: VG fkvg on mpatha shows on LUN 0 only, as pvs says")
+        .assert_stdout_contains("offline (10 lines)")
+        .assert_stdout_contains("offline shows failed in pathmap as in multipath -ll")
+        .assert_stdout_contains("pathmap_failover: all checks passed");
+}

@@ -127,12 +127,12 @@ pub fn join(topo: &mut Topology, pvs: &[Row], lvs: &[Row]) -> Vec<String> {
     unmatched
 }
 
-/// Runs `pvs` and `lvs` with [`PVS_FIELDS`] and [`LVS_FIELDS`] (read-only
-/// reports, no locking) and returns their rows.
+/// Runs `pvs` and `lvs` with [`PVS_FIELDS`] and [`LVS_FIELDS`] (reports;
+/// `--readonly` would hide whether LVs are active) and returns their rows.
 pub fn live_reports() -> Result<(Vec<Row>, Vec<Row>), String> {
     let run = |tool: &str, fields: &str, kind: &str| -> Result<Vec<Row>, String> {
         let out = Command::new(tool)
-            .args(["--reportformat", "json", "--readonly", "-o", fields])
+            .args(["--reportformat", "json", "-o", fields])
             .output()
             .map_err(|e| format!("{tool}: {e}"))?;
         if !out.status.success() {

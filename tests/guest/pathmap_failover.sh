@@ -1,0 +1,120 @@
+#!/bin/sh
+# Guest test: pathmap's map of a multipath bed through a path failure and
+# with a volume group on one map, checked against multipath -ll, multipath
+# -l and pvs run side by side. Needs --multipath, 2 nodes, LUNs of 16 MiB
+# or more; pathmap on PATH.
+#
+# Environment: the test bed's device map (scripts/testbed/README.md).
+#
+# Checks:
+#   the tree shows every map with every path, each "map: active ready"
+#   a VG made on LUN 0's map shows on LUN 0 (PV, VG, LV) as pvs says, and
+#   not on LUN 1
+#   after `echo offline > /sys/block/sdX/device/state` on one path of LUN 1
+#   and multipathd failing it: pathmap --multipath-ll == multipath -ll,
+#   --no-check == multipath -l, the tree marks the path failed and the
+#   unit as having 1 failed path
+# Exits 1 on any mismatch, after printing a unified diff or the mismatch.
+set -u
+
+fail=0
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+note() { printf '%s\n' "$*"; }
+bad() { printf 'FAIL: %s\n' "$*"; fail=1; }
+get() { eval "printf '%s' \"\${$1:-}\""; }
+
+# same NAME WANT-FILE GOT-FILE
+same() {
+	if diff -u "$2" "$3" >"$tmp/d"; then
+		note "ok: $1 ($(wc -l <"$2") lines)"
+	else
+		bad "$1 differs (- reference, + pathmap):"
+		cat "$tmp/d"
+	fi
+}
+
+# block WWID: the unit's block of the tree in $tmp/tree.
+block() { awk -v w="$1" '$1 == w { p = 1 } p && /^$/ { exit } p' "$tmp/tree"; }
+
+luns=${FK_LUNS:?}
+nodes=${FK_NODES:?}
+[ -n "$(get FK_LUN0_MPATH)" ] || { note "FAIL: run with --multipath"; exit 1; }
+[ "$luns" -ge 2 ] || { note "FAIL: needs 2 LUNs"; exit 1; }
+
+i=0
+while [ "$i" -lt "$luns" ]; do
+	dd if="$(get "FK_LUN${i}_MPATH")" of=/dev/null bs=4k count=1 2>/dev/null
+	i=$((i + 1))
+done
+
+# --- the tree: every map, every path -----------------------------------
+pathmap >"$tmp/tree" 2>"$tmp/tree.err" || bad "pathmap: $(cat "$tmp/tree.err")"
+i=0
+while [ "$i" -lt "$luns" ]; do
+	wwid=$(get "FK_LUN${i}_WWID")
+	map=$(get "FK_LUN${i}_MPATH")
+	block "$wwid" >"$tmp/b"
+	grep -q "^  map ${map#/dev/mapper/} (dm-[0-9]*)$" "$tmp/b" || bad "tree: LUN $i has no line 'map ${map#/dev/mapper/}'"
+	j=0
+	while [ "$j" -lt "$nodes" ]; do
+		hctl=$(get "FK_LUN${i}_NODE${j}_HCTL")
+		sd=$(get "FK_LUN${i}_NODE${j}_SD")
+		grep -q "^  $hctl  ${sd#/dev/}  .*  running  map: active ready$" "$tmp/b" ||
+			bad "tree: LUN $i path $hctl ${sd#/dev/} is not 'running  map: active ready'"
+		j=$((j + 1))
+	done
+	i=$((i + 1))
+done
+[ "$fail" = 0 ] && note "ok: tree shows $luns maps with $nodes active paths each" || cat "$tmp/tree"
+
+# --- a volume group on LUN 0's map ---------------------------------------
+m0=$FK_LUN0_MPATH
+pvcreate -q "$m0" >/dev/null && vgcreate -q fkvg "$m0" >/dev/null &&
+	lvcreate -q -y -n lv0 -L 4m fkvg >/dev/null || bad "could not make a VG on $m0"
+pvs --noheadings -o pv_name,vg_name | awk '$2 == "fkvg" { print $1 }' >"$tmp/pv.want"
+[ "$(cat "$tmp/pv.want")" = "$m0" ] || bad "pvs puts fkvg on '$(cat "$tmp/pv.want")', not $m0"
+pathmap show "$FK_LUN0_WWID" >"$tmp/show0" 2>&1
+grep -q "^  PV $(cat "$tmp/pv.want")  VG fkvg (wz--n-)$" "$tmp/show0" || bad "show LUN 0: no 'PV $m0  VG fkvg'"
+grep -q "^      LV lv0  active$" "$tmp/show0" || bad "show LUN 0: no active LV lv0"
+grep -q "fkvg-lv0" "$tmp/show0" || bad "show LUN 0: the LV's dm device fkvg-lv0 is not stacked on the map"
+pathmap show "$FK_LUN1_WWID" >"$tmp/show1" 2>&1
+grep -q "fkvg" "$tmp/show1" && bad "show LUN 1 mentions fkvg, which is on LUN 0"
+pathmap show --json "$FK_LUN0_WWID" | grep -q '"vg": "fkvg"' || bad "show --json LUN 0: no \"vg\": \"fkvg\""
+if [ "$fail" = 0 ]; then
+	note "ok: VG fkvg on ${m0#/dev/mapper/} shows on LUN 0 only, as pvs says"
+else
+	cat "$tmp/show0" "$tmp/show1"
+fi
+
+# --- a path taken offline ------------------------------------------------
+sd=$(get FK_LUN1_NODE0_SD)
+sd=${sd#/dev/}
+echo offline >"/sys/block/$sd/device/state"
+n=0
+until multipath -ll 2>/dev/null | grep -q " $sd .* failed faulty offline"; do
+	n=$((n + 1))
+	[ "$n" -gt 30 ] && { bad "multipath -ll does not show $sd failed after 30 s"; break; }
+	sleep 1
+done
+multipath -ll >"$tmp/mp.want" 2>/dev/null
+pathmap --multipath-ll >"$tmp/mp.got" 2>"$tmp/mp.err" || bad "pathmap --multipath-ll: $(cat "$tmp/mp.err")"
+same "multipath -ll with $sd offline" "$tmp/mp.want" "$tmp/mp.got"
+multipath -l >"$tmp/mpl.want" 2>/dev/null
+pathmap --multipath-ll --no-check >"$tmp/mpl.got" 2>&1
+same "multipath -l with $sd offline" "$tmp/mpl.want" "$tmp/mpl.got"
+grep -q " $sd .*failed faulty offline" "$tmp/mp.got" || bad "pathmap --multipath-ll does not show $sd failed"
+pathmap >"$tmp/tree" 2>&1
+block "$FK_LUN1_WWID" >"$tmp/b"
+grep -q "^  $FK_LUN1_NODE0_HCTL  $sd  .*  offline  map: failed faulty$" "$tmp/b" || bad "tree: $sd is not 'offline  map: failed faulty'"
+grep -q "^  map .*  1 failed path(s)$" "$tmp/b" || bad "tree: LUN 1 does not count 1 failed path"
+pathmap --json | grep -q '"dm_state": "failed"' || bad "--json: no path with dm_state failed"
+if [ "$fail" = 0 ]; then
+	note "ok: $sd offline shows failed in pathmap as in multipath -ll"
+else
+	cat "$tmp/b"
+fi
+
+[ "$fail" = 0 ] && note "pathmap_failover: all checks passed"
+exit "$fail"
