@@ -23,6 +23,7 @@ fn fixture(name: &str) -> (Roots, ScanOptions) {
         },
         ScanOptions {
             mountinfo: mountinfo.exists().then_some(mountinfo),
+            ..ScanOptions::default()
         },
     )
 }
@@ -467,4 +468,78 @@ fn multipath_ll_merges_into_the_sysfs_model() {
     assert_eq!(m.groups.len(), 2);
     assert_eq!(m.by_id[0], "dm-name-mpatha");
     assert_eq!(t.luns[1].paths.len(), 2);
+}
+
+/// udev's database and the sysfs derivation give the same model: a
+/// database holding, for every disk, the links the sysfs scan found or
+/// derived changes nothing, and a name only the database has shows up.
+#[test]
+fn udev_database_and_sysfs_give_the_same_model() {
+    use fencekit::topology::udev_db::UdevLinks;
+    let mut overridden = 0;
+    for name in ["fc", "iscsi", "sas", "virtio"] {
+        let (roots, opts) = fixture(name);
+        let plain = scan(&roots, &opts).unwrap();
+        let mut devlinks: Vec<(String, String)> = Vec::new();
+        for l in &plain.luns {
+            for p in &l.paths {
+                let Some(sd) = &p.sd else { continue };
+                let mut v: Vec<String> = p
+                    .by_path
+                    .iter()
+                    .map(|b| format!("/dev/disk/by-path/{b}"))
+                    .collect();
+                v.extend(p.by_id.iter().map(|b| format!("/dev/disk/by-id/{b}")));
+                v.push(format!("/dev/{sd}-alias"));
+                devlinks.push((sd.clone(), v.join(" ")));
+            }
+        }
+        assert!(!devlinks.is_empty(), "{name}: no disks");
+        let db = UdevLinks::from_pairs(devlinks.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+        let with = scan(
+            &roots,
+            &ScanOptions {
+                udev: Some(db),
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(plain, with, "{name}: udev database and sysfs differ");
+
+        // A disk whose by-id names are its own (not moved to a map).
+        let Some(sd) = plain
+            .luns
+            .iter()
+            .flat_map(|l| &l.paths)
+            .find(|p| !p.by_id.is_empty())
+            .and_then(|p| p.sd.as_ref())
+        else {
+            continue;
+        };
+        let db = UdevLinks::from_pairs([(sd.as_str(), "/dev/disk/by-id/scsi-from-udev")]);
+        let with = scan(
+            &roots,
+            &ScanOptions {
+                udev: Some(db),
+                ..opts.clone()
+            },
+        )
+        .unwrap();
+        let p = with
+            .luns
+            .iter()
+            .flat_map(|l| &l.paths)
+            .find(|p| p.sd.as_ref() == Some(sd))
+            .unwrap();
+        assert_eq!(p.by_id, vec!["scsi-from-udev"], "{name}");
+        assert!(
+            p.by_path.is_empty(),
+            "{name}: udev recorded no by-path link"
+        );
+        overridden += 1;
+    }
+    assert!(
+        overridden >= 2,
+        "only {overridden} fixtures had a disk of its own"
+    );
 }

@@ -72,3 +72,21 @@ fn guest_pathmap_failed_path_and_volume_group() {
         .assert_stdout_contains("offline shows failed in pathmap as in multipath -ll")
         .assert_stdout_contains("pathmap_failover: all checks passed");
 }
+
+#[test]
+fn guest_pathmap_udev_database_equals_sysfs() {
+    if !require_or_skip("guest_pathmap_udev_database_equals_sysfs") {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(2)
+        .luns(2)
+        .lun_size_mb(4)
+        .tool("pathmap")
+        .timeout(Duration::from_secs(180))
+        .run_script_file(guest_script("pathmap_udev.sh"));
+    out.assert_success()
+        .assert_stdout_contains("ok: udev database == links in /dev/disk")
+        .assert_stdout_contains("ok: udev database == derived from sysfs")
+        .assert_stdout_contains("pathmap_udev: all checks passed");
+}

@@ -37,6 +37,7 @@ pub mod resolve;
 pub mod scan;
 pub mod sysfs;
 pub mod text;
+pub mod udev_db;
 
 pub use mpath_ll::{MpPath, MultipathMap, PathGroup};
 pub use scan::{scan, IdentitySource, NoDeviceQuery, ScanOptions, SgIoQuery};

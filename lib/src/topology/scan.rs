@@ -80,6 +80,10 @@ pub struct ScanOptions {
     /// A mountinfo file (normally `/proc/self/mountinfo`); `None` for no
     /// mount information.
     pub mountinfo: Option<PathBuf>,
+    /// udev's database; when set, a device's by-path and by-id names are
+    /// the links udev recorded for it (devices without any fall back to
+    /// the device directory and derivation).
+    pub udev: Option<super::udev_db::UdevLinks>,
 }
 
 struct Found {
@@ -157,6 +161,7 @@ fn transport(sys: &Path, dir: &Path, hctl: &Hctl) -> Transport {
 
 fn read_device(
     roots: &Roots,
+    opts: &ScanOptions,
     name: &str,
     ident: &dyn IdentitySource,
     warnings: &mut Vec<String>,
@@ -208,17 +213,21 @@ fn read_device(
             serial = serial.or(id.serial);
         }
     }
-    let by_path = match sd
-        .as_ref()
-        .and_then(|s| by_id::links_to(&roots.dev.join("disk/by-path"), s))
-    {
+    let udev = |kind: &str| {
+        let (u, s) = (opts.udev.as_ref()?, sd.as_ref()?);
+        u.names(s, kind)
+    };
+    let by_path = match udev("by-path").or_else(|| {
+        sd.as_ref()
+            .and_then(|s| by_id::links_to(&roots.dev.join("disk/by-path"), s))
+    }) {
         Some(v) => v,
         None => path_id::derive(sys, &dir).into_iter().collect(),
     };
-    let by_id_names = match sd
-        .as_ref()
-        .and_then(|s| by_id::links_to(&roots.dev.join("disk/by-id"), s))
-    {
+    let by_id_names = match udev("by-id").or_else(|| {
+        sd.as_ref()
+            .and_then(|s| by_id::links_to(&roots.dev.join("disk/by-id"), s))
+    }) {
         Some(v) => v,
         None if sd.is_some() => by_id::derive_disk(wwid.as_deref(), &designators),
         None => Vec::new(),
@@ -304,7 +313,7 @@ pub fn scan_with(
         .unwrap_or_default();
     let mut luns: Vec<Lun> = Vec::new();
     for name in scsi_device_names(sys)? {
-        let Some(f) = read_device(roots, &name, ident, &mut warnings) else {
+        let Some(f) = read_device(roots, opts, &name, ident, &mut warnings) else {
             continue;
         };
         if let Some(l) = f
@@ -369,7 +378,11 @@ pub fn scan_with(
                 }
             })
             .collect();
-        let by_id = by_id::links_to(&roots.dev.join("disk/by-id"), &m.kernel_name)
+        let by_id = opts
+            .udev
+            .as_ref()
+            .and_then(|u| u.names(&m.kernel_name, "by-id"))
+            .or_else(|| by_id::links_to(&roots.dev.join("disk/by-id"), &m.kernel_name))
             .unwrap_or_else(|| by_id::derive_map(&m.name, &m.wwid));
         // With a map, udev points the LU's by-id names at the map.
         if !roots.dev.join("disk/by-id").is_dir() {
@@ -409,6 +422,17 @@ pub fn scan_with(
     }
     for l in &mut luns {
         l.paths.sort_by_key(|p| p.hctl);
+        // by-id names name the unit, not a path: udev records them for
+        // every path but can point each link at only one, so a name read
+        // from one path's link belongs to all of them.
+        if l.wwid.is_some() && l.paths.len() > 1 {
+            let mut all: Vec<String> = l.paths.iter().flat_map(|p| p.by_id.clone()).collect();
+            all.sort();
+            all.dedup();
+            for p in &mut l.paths {
+                p.by_id.clone_from(&all);
+            }
+        }
     }
     luns.sort_by_key(|l| l.paths.first().map(|p| p.hctl));
     Ok(Topology {

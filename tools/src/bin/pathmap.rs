@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{
-    checker, compare, dm_mpath, lsscsi, lvm, mpath_ll, resolve, scan, text, Roots, ScanOptions,
-    SgIoQuery, Topology,
+    checker, compare, dm_mpath, lsscsi, lvm, mpath_ll, resolve, scan, text, udev_db, Roots,
+    ScanOptions, SgIoQuery, Topology,
 };
 
 /// Exit status for "not found" and "differences".
@@ -73,6 +73,10 @@ struct Source {
     /// from the kernel's device state alone, as in `multipath -l`.
     #[arg(long, global = true)]
     no_check: bool,
+    /// Do not read udev's database: names come from the links under
+    /// --dev-root or are derived from sysfs, as where udevd does not run.
+    #[arg(long, global = true)]
+    no_udev: bool,
     /// Take LVM physical volumes from a captured `pvs --reportformat json
     /// -o pv_name,vg_name,vg_attr,vg_systemid,vg_lock_type` instead of
     /// running pvs.
@@ -223,6 +227,9 @@ fn load(src: &Source, needs: Needs) -> Result<Topology> {
     };
     let opts = ScanOptions {
         mountinfo: Some(src.mountinfo.clone()),
+        udev: (src.live() && !src.no_udev)
+            .then(udev_db::UdevLinks::read)
+            .flatten(),
     };
     let maps = match &src.from_multipath_ll {
         Some(f) => Some(mpath_ll::parse(&read(f)?).with_context(|| f.display().to_string())?),
