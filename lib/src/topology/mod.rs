@@ -30,6 +30,7 @@ pub mod dm;
 pub mod lsscsi;
 pub mod lvm;
 pub mod mpath_ll;
+pub mod mpathd;
 pub mod path_id;
 pub mod resolve;
 pub mod scan;
