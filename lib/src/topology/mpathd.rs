@@ -1,4 +1,5 @@
-//! `multipathd show paths` text: a parser (nom).
+//! `multipathd show paths` text: a parser (nom), and a merge of its path
+//! states into a [`Topology`].
 //!
 //! The format is `libmultipath/print.c`'s path printout (`snprint_path`,
 //! `snprint_path_header`) as multipathd's `show paths` handler calls it:
@@ -47,7 +48,7 @@ use nom::sequence::{preceded, terminated, tuple};
 use nom::IResult;
 use serde::{Deserialize, Serialize};
 
-use super::Hctl;
+use super::{Hctl, Topology};
 
 /// multipathd's format for `show paths` (`PRINT_PATH_CHECKER`).
 pub const DEFAULT_FORMAT: &str = "%i %d %D %p %t %T %o %C";
@@ -542,9 +543,102 @@ pub fn parse_raw(fmt: &str, text: &str) -> Result<Vec<PathRow>, ParseError> {
     Ok(rows)
 }
 
+/// Whether a row names the device `dev` / `devt`: by name when both have
+/// one, otherwise by device number.
+fn same_device(row: &PathRow, dev: Option<&str>, devt: Option<&str>) -> bool {
+    match (row.dev.as_deref(), dev) {
+        (Some(a), Some(b)) => a == b,
+        _ => matches!((row.devt.as_deref(), devt), (Some(a), Some(b)) if a == b),
+    }
+}
+
+fn row_label(row: &PathRow) -> String {
+    let dev = row.dev.as_deref().unwrap_or("-");
+    match &row.devt {
+        Some(t) => format!("line {}: path {dev} ({t})", row.line),
+        None => format!("line {}: path {dev}", row.line),
+    }
+}
+
+/// Fills multipathd's view of each path into a topology (one read from
+/// sysfs, say, which knows no checker states): for every path of every
+/// LUN's multipath map with the device name of a row (or, for a row
+/// without one, its device number), the row's dm state and checker state,
+/// and its device state where the model has none; for plain SCSI paths,
+/// the device state where the model has none. Values the row lacks are
+/// left as they are.
+///
+/// Returns warnings, one per row that matches no path, and one per row
+/// whose map name or WWID differs from the model's.
+pub fn merge_into(topo: &mut Topology, rows: &[PathRow]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for row in rows {
+        let mut matched = false;
+        for lun in &mut topo.luns {
+            let mut hit = false;
+            if let Some(m) = &mut lun.multipath {
+                for p in m.groups.iter_mut().flat_map(|g| g.paths.iter_mut()) {
+                    if same_device(row, Some(p.dev.as_str()), p.devt.as_deref()) {
+                        hit = true;
+                        if row.dm_state.is_some() {
+                            p.dm_state.clone_from(&row.dm_state);
+                        }
+                        if row.checker_state.is_some() {
+                            p.checker_state.clone_from(&row.checker_state);
+                        }
+                        if p.dev_state.is_none() {
+                            p.dev_state.clone_from(&row.dev_state);
+                        }
+                    }
+                }
+            }
+            for p in &mut lun.paths {
+                if same_device(row, p.sd.as_deref(), p.sd_devt.as_deref()) {
+                    hit = true;
+                    if p.state.is_none() {
+                        p.state.clone_from(&row.dev_state);
+                    }
+                }
+            }
+            if !hit {
+                continue;
+            }
+            matched = true;
+            let map = lun.multipath.as_ref().map(|m| m.name.as_str());
+            match (row.multipath.as_deref(), map) {
+                (Some(r), Some(m)) if r != m => warnings.push(format!(
+                    "{}: multipathd has it in map {r}, the topology in map {m}",
+                    row_label(row)
+                )),
+                (Some(r), None) => warnings.push(format!(
+                    "{}: multipathd has it in map {r}, the topology in no map",
+                    row_label(row)
+                )),
+                _ => {}
+            }
+            if let (Some(r), Some(w)) = (row.wwid.as_deref(), lun.wwid.as_deref()) {
+                if r != w {
+                    warnings.push(format!(
+                        "{}: multipathd gives the WWID {r}, the topology {w}",
+                        row_label(row)
+                    ));
+                }
+            }
+        }
+        if !matched {
+            warnings.push(format!(
+                "{}: matches no path of the topology",
+                row_label(row)
+            ));
+        }
+    }
+    warnings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topology::{Lun, MpPath, MultipathMap, PathGroup};
 
     /// `show paths` (DEFAULT_FORMAT) laid out by print.c's rules: an orphan
     /// path, a path whose checker is pending, a failed one.
@@ -712,6 +806,61 @@ sdz [undef]            [undef]            [undef]      ##,Universal Xport,## tur
         assert_eq!(e.line, 2);
     }
 
+    /// One LUN with a map over sdf and sdg.
+    fn small_topology() -> Topology {
+        let path = |dev: &str, devt: &str| MpPath {
+            dev: dev.into(),
+            devt: Some(devt.into()),
+            ..MpPath::default()
+        };
+        Topology {
+            luns: vec![Lun {
+                wwid: Some("36001405e6a3b4c5d6e7f8091a2b3c4d5".into()),
+                multipath: Some(MultipathMap {
+                    name: "mpathb".into(),
+                    groups: vec![PathGroup {
+                        paths: vec![path("sdf", "8:80"), path("sdg", "8:96")],
+                        ..PathGroup::default()
+                    }],
+                    ..MultipathMap::default()
+                }),
+                ..Lun::default()
+            }],
+            ..Topology::default()
+        }
+    }
+
+    #[test]
+    fn merge_matches_by_name_then_by_device_number() {
+        let mut topo = small_topology();
+        let mut rows = parse(SAMPLE).unwrap();
+        // A row without a device name is matched by its dev_t.
+        rows[2].dev = None;
+        let warnings = merge_into(&mut topo, &rows);
+        assert_eq!(
+            warnings,
+            [
+                "line 2: path sda (8:0): matches no path of the topology",
+                "line 5: path sdh (8:112): matches no path of the topology",
+            ]
+        );
+        let m = topo.luns[0].multipath.as_ref().unwrap();
+        let p: Vec<_> = m.paths().collect();
+        assert_eq!(p[0].checker_state.as_deref(), Some("ready"));
+        assert_eq!(p[1].checker_state.as_deref(), Some("i/o pending"));
+        assert_eq!(p[1].dm_state.as_deref(), Some("active"));
+        assert_eq!(p[1].dev_state.as_deref(), Some("running"));
+        // Unknown values in a row do not erase known ones.
+        let mut blank = rows[1].clone();
+        blank.checker_state = None;
+        assert!(merge_into(&mut topo, &[blank]).is_empty());
+        let m = topo.luns[0].multipath.as_ref().unwrap();
+        assert_eq!(
+            m.paths().next().unwrap().checker_state.as_deref(),
+            Some("ready")
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics(s in "\\PC{0,400}") {
@@ -730,7 +879,10 @@ sdz [undef]            [undef]            [undef]      ##,Universal Xport,## tur
             let mut p = pos.min(t.len());
             while !t.is_char_boundary(p) { p -= 1; }
             t.insert_str(p, &ins);
-            let _ = parse(&t);
+            if let Ok(rows) = parse(&t) {
+                let mut topo = small_topology();
+                let _ = merge_into(&mut topo, &rows);
+            }
             let raw: String = t.lines().skip(1).map(|l| {
                 l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n"
             }).collect();
