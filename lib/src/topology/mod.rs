@@ -32,6 +32,7 @@ pub mod dm_mpath;
 pub mod lsscsi;
 pub mod lvm;
 pub mod mpath_ll;
+pub mod mpathd;
 pub mod path_id;
 pub mod resolve;
 pub mod scan;
