@@ -23,6 +23,7 @@ fn fc_topology() -> Topology {
     };
     let opts = ScanOptions {
         mountinfo: mountinfo.exists().then_some(mountinfo),
+        ..ScanOptions::default()
     };
     scan(&roots, &opts).unwrap()
 }
