@@ -1,5 +1,5 @@
-//! `multipathd show paths` outputs (reconstructed by libmultipath/print.c's
-//! rules) parsed into rows, malformed ones refused with the line named, and
+//! `multipathd show paths` outputs (captured in the test bed, and
+//! reconstructed by libmultipath/print.c's rules) parsed into rows, malformed ones refused with the line named, and
 //! the rows' path states merged into the model of the `fc` sysfs fixture.
 
 use std::path::Path;
@@ -264,4 +264,61 @@ fn merge_fills_path_states_into_the_fc_model() {
     let m = topo.luns[0].multipath.as_ref().unwrap();
     let sdb = m.paths().find(|p| p.dev == "sdb").unwrap();
     assert_eq!(sdb.checker_state.as_deref(), Some("ghost"));
+}
+
+/// (dev, dm state, checker state, device state, prio) of every row.
+fn row_states(rows: &[PathRow]) -> Vec<(String, String, String, String, Option<i32>)> {
+    rows.iter()
+        .map(|r| {
+            let o = |v: &Option<String>| v.clone().unwrap_or_default();
+            (
+                o(&r.dev),
+                o(&r.dm_state),
+                o(&r.checker_state),
+                o(&r.dev_state),
+                r.prio,
+            )
+        })
+        .collect()
+}
+
+/// The three forms multipathd printed in the test bed with one path
+/// offline give the same states.
+#[test]
+fn captured_lio_outputs_with_an_offline_path() {
+    let want: Vec<(String, String, String, String, Option<i32>)> = [
+        ("sda", "active", "ready", "running"),
+        ("sdb", "failed", "faulty", "offline"),
+        ("sdc", "active", "ready", "running"),
+        ("sdd", "active", "ready", "running"),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| {
+        (
+            a.to_string(),
+            b.to_string(),
+            c.to_string(),
+            d.to_string(),
+            Some(50),
+        )
+    })
+    .collect();
+    let plain = mpathd::parse(&fixture("lio-offline-show-paths.txt")).unwrap();
+    assert_eq!(row_states(&plain), want);
+    assert_eq!(plain[1].hctl, hctl("0:0:1:1"));
+    assert_eq!(plain[1].next_check.as_deref(), Some("XXXXXXXXXX 2/2"));
+    let fmt = mpathd::parse(&fixture("lio-offline-show-paths-format.txt")).unwrap();
+    assert_eq!(row_states(&fmt), want);
+    assert_eq!(fmt[1].multipath.as_deref(), Some("mpathb"));
+    assert_eq!(
+        fmt[1].wwid.as_deref(),
+        Some("36001405f7ebd5d010000000000000000")
+    );
+    let raw = mpathd::parse_raw(
+        "%d %D %t %T %o %p",
+        &fixture("lio-offline-show-paths-raw.txt"),
+    )
+    .unwrap();
+    assert_eq!(row_states(&raw), want);
+    assert_eq!(raw[3].devt.as_deref(), Some("8:48"));
 }

@@ -12,8 +12,9 @@
 #   not on LUN 1
 #   after `echo offline > /sys/block/sdX/device/state` on one path of LUN 1
 #   and multipathd failing it: pathmap --multipath-ll == multipath -ll,
-#   --no-check == multipath -l, the tree marks the path failed and the
-#   unit as having 1 failed path
+#   --no-check == multipath -l, and == multipath -ll again when the states
+#   come from `multipathd show paths` (headed and raw); the tree marks the
+#   path failed and the unit as having 1 failed path
 # Exits 1 on any mismatch, after printing a unified diff or the mismatch.
 set -u
 
@@ -105,6 +106,15 @@ multipath -l >"$tmp/mpl.want" 2>/dev/null
 pathmap --multipath-ll --no-check >"$tmp/mpl.got" 2>&1
 same "multipath -l with $sd offline" "$tmp/mpl.want" "$tmp/mpl.got"
 grep -q " $sd .*failed faulty offline" "$tmp/mp.got" || bad "pathmap --multipath-ll does not show $sd failed"
+# multipathd's own view, captured as text, read back into the map.
+multipathd show paths >"$tmp/show" 2>&1
+pathmap --multipath-ll --no-check --from-multipathd-paths "$tmp/show" >"$tmp/mpd.got" 2>&1
+same "multipath -ll from multipathd show paths" "$tmp/mp.want" "$tmp/mpd.got"
+fmt='%d %D %t %T %o %p'
+multipathd show paths raw format "$fmt" >"$tmp/raw" 2>&1
+pathmap --multipath-ll --no-check --from-multipathd-paths "$tmp/raw" --multipathd-raw-format "$fmt" \
+	>"$tmp/mpr.got" 2>&1
+same "multipath -ll from multipathd show paths raw format" "$tmp/mp.want" "$tmp/mpr.got"
 pathmap >"$tmp/tree" 2>&1
 block "$FK_LUN1_WWID" >"$tmp/b"
 grep -q "^  $FK_LUN1_NODE0_HCTL  $sd  .*  offline  map: failed faulty$" "$tmp/b" || bad "tree: $sd is not 'offline  map: failed faulty'"

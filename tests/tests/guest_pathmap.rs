@@ -69,6 +69,10 @@ fn guest_pathmap_failed_path_and_volume_group() {
         .assert_stdout_contains("ok: tree shows 2 maps with 2 active paths each")
         .assert_stdout_contains("ok: VG fkvg on mpatha shows on LUN 0 only, as pvs says")
         .assert_stdout_contains("offline (10 lines)")
+        .assert_stdout_contains("ok: multipath -ll from multipathd show paths (10 lines)")
+        .assert_stdout_contains(
+            "ok: multipath -ll from multipathd show paths raw format (10 lines)",
+        )
         .assert_stdout_contains("offline shows failed in pathmap as in multipath -ll")
         .assert_stdout_contains("pathmap_failover: all checks passed");
 }

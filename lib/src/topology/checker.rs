@@ -115,31 +115,46 @@ impl PathProbe for SgIoProbe {
     }
 }
 
+/// Sets each group's priority from its paths as multipath does: the mean
+/// priority of the usable (`ready` or `ghost`) paths that have one, 0 when
+/// none has.
+pub fn group_priorities(topo: &mut Topology) {
+    for m in topo.luns.iter_mut().filter_map(|l| l.multipath.as_mut()) {
+        for g in &mut m.groups {
+            let prios: Vec<i64> = g
+                .paths
+                .iter()
+                .filter(|p| matches!(p.checker_state.as_deref(), Some("ready" | "ghost")))
+                .filter_map(|p| p.prio)
+                .collect();
+            let n = i64::try_from(prios.len()).unwrap_or(i64::MAX);
+            g.prio = Some(if n > 0 {
+                prios.iter().sum::<i64>() / n
+            } else {
+                0
+            });
+        }
+    }
+}
+
 /// Sets the checker state and priority of every path of every map, and
 /// each group's priority. `probe` is asked about running paths (nodes under
 /// `dev_root`); without it they stay unchecked.
 pub fn apply(topo: &mut Topology, dev_root: &Path, probe: Option<&dyn PathProbe>) {
     for m in topo.luns.iter_mut().filter_map(|l| l.multipath.as_mut()) {
-        for g in &mut m.groups {
-            let (mut sum, mut n) = (0i64, 0i64);
-            for p in &mut g.paths {
-                let node = dev_root.join(&p.dev);
-                let state = from_device_state(p.dev_state.as_deref())
-                    .or_else(|| probe.map(|pr| pr.check(&node)));
-                p.checker_state = state.map(|s| s.word().to_string());
-                if let (Some(s), Some(pr)) = (state, probe) {
-                    if s.usable() {
-                        p.prio = pr.priority(&node);
-                        if let Some(v) = p.prio {
-                            sum += v;
-                            n += 1;
-                        }
-                    }
+        for p in m.groups.iter_mut().flat_map(|g| g.paths.iter_mut()) {
+            let node = dev_root.join(&p.dev);
+            let state = from_device_state(p.dev_state.as_deref())
+                .or_else(|| probe.map(|pr| pr.check(&node)));
+            p.checker_state = state.map(|s| s.word().to_string());
+            if let (Some(s), Some(pr)) = (state, probe) {
+                if s.usable() {
+                    p.prio = pr.priority(&node);
                 }
             }
-            g.prio = Some(if n > 0 { sum / n } else { 0 });
         }
     }
+    group_priorities(topo);
 }
 
 #[cfg(test)]

@@ -589,6 +589,9 @@ pub fn merge_into(topo: &mut Topology, rows: &[PathRow]) -> Vec<String> {
                         if p.dev_state.is_none() {
                             p.dev_state.clone_from(&row.dev_state);
                         }
+                        if let Some(v) = row.prio {
+                            p.prio = Some(i64::from(v));
+                        }
                     }
                 }
             }

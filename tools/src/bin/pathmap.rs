@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{
-    checker, compare, dm_mpath, lsscsi, lvm, mpath_ll, resolve, scan, text, udev_db, Roots,
+    checker, compare, dm_mpath, lsscsi, lvm, mpath_ll, mpathd, resolve, scan, text, udev_db, Roots,
     ScanOptions, SgIoQuery, Topology,
 };
 
@@ -57,6 +57,20 @@ struct Source {
     /// captured `multipath -ll` output ("-" for standard input).
     #[arg(long, value_name = "FILE", global = true)]
     from_multipath_ll: Option<PathBuf>,
+    /// Take the path states (dm, checker, device) and priorities from a
+    /// captured `multipathd show paths [format FMT]` output ("-" for
+    /// standard input).
+    #[arg(long, value_name = "FILE", global = true)]
+    from_multipathd_paths: Option<PathBuf>,
+    /// With --from-multipathd-paths: the file is `multipathd show paths raw
+    /// format FMT` output (no header), in this format.
+    #[arg(
+        long,
+        value_name = "FMT",
+        global = true,
+        requires = "from_multipathd_paths"
+    )]
+    multipathd_raw_format: Option<String>,
     /// Ask devices with SG_IO INQUIRY when sysfs lacks their identity.
     #[arg(long, global = true)]
     query_devices: bool,
@@ -261,6 +275,17 @@ fn load(src: &Source, needs: Needs) -> Result<Topology> {
         let probe: Option<&dyn checker::PathProbe> =
             (src.live() && !src.no_check).then_some(&probe);
         checker::apply(&mut t, &src.dev_root, probe);
+    }
+    if let Some(f) = &src.from_multipathd_paths {
+        let text = read(f)?;
+        let rows = match &src.multipathd_raw_format {
+            Some(fmt) => mpathd::parse_raw(fmt, &text),
+            None => mpathd::parse(&text),
+        }
+        .with_context(|| f.display().to_string())?;
+        let w = mpathd::merge_into(&mut t, &rows);
+        t.warnings.extend(w);
+        checker::group_priorities(&mut t);
     }
     if let Some(m) = maps {
         scan::merge_multipath(&mut t, m);
