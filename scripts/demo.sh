@@ -101,6 +101,20 @@ run 0 $F --state-file /tmp/fk/node1.state check
 note "Clean up: node 1 replaces its key and clears everything."
 run 0 prkeys register --key 0xfeed "$N1"
 run 0 prkeys clear --key 0xfeed "$N1"
+note "pathmap and multipath: a multipath map over the LUN's two paths; pathmap" \
+    "prints it as multipath -ll does (device-mapper table and status, TEST UNIT" \
+    "READY and ALUA priority per path), then one path goes offline (no multipathd" \
+    "runs here to fail it in device-mapper, so its dm state stays active)."
+modprobe -a dm_multipath dm_service_time
+run 0 multipath
+run 0 multipath -ll
+run 0 pathmap --multipath-ll
+echo offline > "/sys/block/${N2#/dev/}/device/state"
+run 0 multipath -ll
+run 0 pathmap --multipath-ll
+run 0 pathmap show "$FK_LUN0_WWID"
+echo running > "/sys/block/${N2#/dev/}/device/state"
+run 0 multipath -F
 if [ "$bad" -ne 0 ]; then
     note "Some commands did not exit as expected (marked !! above)."
     exit 1
