@@ -18,23 +18,7 @@
 # Exits 1 on any mismatch, after printing a unified diff or the mismatch.
 set -u
 
-fail=0
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT
-
-note() { printf '%s\n' "$*"; }
-bad() { printf 'FAIL: %s\n' "$*"; fail=1; }
-get() { eval "printf '%s' \"\${$1:-}\""; }
-
-# same NAME WANT-FILE GOT-FILE
-same() {
-	if diff -u "$2" "$3" >"$tmp/d"; then
-		note "ok: $1 ($(wc -l <"$2") lines)"
-	else
-		bad "$1 differs (- reference, + pathmap):"
-		cat "$tmp/d"
-	fi
-}
+. /fk/bin/checks.sh
 
 # block WWID: the unit's block of the tree in $tmp/tree.
 block() { awk -v w="$1" '$1 == w { p = 1 } p && /^$/ { exit } p' "$tmp/tree"; }

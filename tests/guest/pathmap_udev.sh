@@ -13,22 +13,7 @@
 # Exits 1 on any mismatch, after printing a unified diff.
 set -u
 
-fail=0
-tmp=$(mktemp -d) || exit 2
-trap 'rm -rf "$tmp"' EXIT
-
-note() { printf '%s\n' "$*"; }
-bad() { printf 'FAIL: %s\n' "$*"; fail=1; }
-
-# same NAME WANT-FILE GOT-FILE
-same() {
-	if diff -u "$2" "$3" >"$tmp/d"; then
-		note "ok: $1 ($(wc -l <"$2") lines)"
-	else
-		bad "$1 differs (- udev database, + sysfs):"
-		cat "$tmp/d"
-	fi
-}
+. /fk/bin/checks.sh
 
 mkdir -p /run/udev
 /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || { note "FAIL: udevd does not start"; exit 1; }
@@ -40,12 +25,12 @@ n=$(ls /dev/disk/by-id 2>/dev/null | grep -c '^scsi-3')
 
 pathmap --json --no-check >"$tmp/udev.json" 2>"$tmp/err" || bad "pathmap: $(cat "$tmp/err")"
 pathmap --json --no-check --no-udev >"$tmp/links.json" 2>"$tmp/err" || bad "pathmap --no-udev: $(cat "$tmp/err")"
-same "udev database == links in /dev/disk" "$tmp/udev.json" "$tmp/links.json"
+same "udev database == links in /dev/disk" "$tmp/udev.json" "$tmp/links.json" "udev database" "links"
 
 rm -rf /dev/disk/by-id
 pathmap --json --no-check >"$tmp/udev2.json" 2>"$tmp/err" || bad "pathmap: $(cat "$tmp/err")"
 pathmap --json --no-check --no-udev >"$tmp/derived.json" 2>"$tmp/err" || bad "pathmap --no-udev: $(cat "$tmp/err")"
-same "udev database == derived from sysfs" "$tmp/udev2.json" "$tmp/derived.json"
+same "udev database == derived from sysfs" "$tmp/udev2.json" "$tmp/derived.json" "udev database" "sysfs"
 grep -q "\"scsi-$FK_LUN0_WWID\"" "$tmp/udev2.json" || bad "the udev view lacks scsi-$FK_LUN0_WWID"
 grep -q "\"wwn-0x${FK_LUN0_WWID#3}\"" "$tmp/derived.json" || bad "the derived view lacks wwn-0x${FK_LUN0_WWID#3}"
 

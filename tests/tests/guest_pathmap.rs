@@ -22,6 +22,7 @@ fn guest_pathmap_matches_lsscsi() {
         .lun_size_mb(4)
         .scsi_debug("dev_size_mb=4")
         .tool("pathmap")
+        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(150))
         .run_script_file(guest_script("pathmap_lio.sh"));
     out.assert_success()
@@ -42,6 +43,7 @@ fn guest_pathmap_multipath() {
         .lun_size_mb(4)
         .multipath(true)
         .tool("pathmap")
+        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(180))
         .run_script_file(guest_script("pathmap_lio.sh"));
     out.assert_success()
@@ -63,6 +65,7 @@ fn guest_pathmap_failed_path_and_volume_group() {
         .lun_size_mb(16)
         .multipath(true)
         .tool("pathmap")
+        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(240))
         .run_script_file(guest_script("pathmap_failover.sh"));
     out.assert_success()
@@ -87,6 +90,7 @@ fn guest_pathmap_udev_database_equals_sysfs() {
         .luns(2)
         .lun_size_mb(4)
         .tool("pathmap")
+        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(180))
         .run_script_file(guest_script("pathmap_udev.sh"));
     out.assert_success()

@@ -43,6 +43,40 @@ pub mod udev_db;
 pub use mpath_ll::{MpPath, MultipathMap, PathGroup};
 pub use scan::{scan, IdentitySource, NoDeviceQuery, ScanOptions, SgIoQuery};
 
+/// A line of another tool's text output (`multipath -ll`, `multipathd show
+/// paths`) that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}: '{text}'")]
+pub struct LineError {
+    /// 1-based line number (0 when the fault is not in the text, e.g. in a
+    /// format string, which is then the text).
+    pub line: usize,
+    /// The line.
+    pub text: String,
+    /// What was expected.
+    pub reason: String,
+}
+
+impl LineError {
+    /// An error for line number `line` (1-based) holding `text`.
+    pub fn at(line: usize, text: &str, reason: impl Into<String>) -> LineError {
+        LineError {
+            line,
+            text: text.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The non-blank lines of `text` with their 1-based numbers, without a
+/// trailing carriage return.
+pub fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty())
+}
+
 /// Version of the JSON schema written by [`Topology`].
 pub const SCHEMA_VERSION: u32 = 1;
 

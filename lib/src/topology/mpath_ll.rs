@@ -129,17 +129,8 @@ impl MpPath {
     }
 }
 
-/// A line of `multipath -ll` output that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {reason}: '{text}'")]
-pub struct ParseError {
-    /// 1-based line number.
-    pub line: usize,
-    /// The line.
-    pub text: String,
-    /// What was expected.
-    pub reason: String,
-}
+/// A line that does not parse (line 0: the format string is at fault).
+pub use super::LineError as ParseError;
 
 type R<'a, T> = IResult<&'a str, T>;
 

@@ -134,18 +134,8 @@ pub struct PathRow {
     pub other: BTreeMap<String, String>,
 }
 
-/// A line of `multipathd show paths` output that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {reason}: '{text}'")]
-pub struct ParseError {
-    /// 1-based line number; 0 when [`parse_raw`]'s format is at fault (the
-    /// text is then the format).
-    pub line: usize,
-    /// The line.
-    pub text: String,
-    /// What was expected.
-    pub reason: String,
-}
+/// A line that does not parse (line 0: the format string is at fault).
+pub use super::LineError as ParseError;
 
 type R<'a, T> = IResult<&'a str, T>;
 
@@ -356,16 +346,8 @@ fn slice_row<'a>(
 pub fn parse(text: &str) -> Result<Vec<PathRow>, ParseError> {
     let mut cols: Option<Vec<(usize, &str)>> = None;
     let mut rows = Vec::new();
-    for (idx, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r');
-        let err = |reason: String| ParseError {
-            line: idx + 1,
-            text: line.to_string(),
-            reason,
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
+    for (n, line) in super::numbered_lines(text) {
+        let err = |reason: String| ParseError::at(n, line, reason);
         let Some(cols) = &cols else {
             cols = Some(header(line).ok_or_else(|| {
                 err("expected the header row of multipathd show paths \
@@ -375,7 +357,7 @@ pub fn parse(text: &str) -> Result<Vec<PathRow>, ParseError> {
             continue;
         };
         let mut row = PathRow {
-            line: idx + 1,
+            line: n,
             ..PathRow::default()
         };
         for (name, v) in slice_row(cols, line).map_err(&err)? {
@@ -483,32 +465,20 @@ impl<'a> RawSplit<'a> {
 pub fn parse_raw(fmt: &str, text: &str) -> Result<Vec<PathRow>, ParseError> {
     let (lits, cols) = format_pieces(fmt);
     if cols.is_empty() {
-        return Err(ParseError {
-            line: 0,
-            text: fmt.to_string(),
-            reason: "the format has no path wildcard".into(),
-        });
+        return Err(ParseError::at(0, fmt, "the format has no path wildcard"));
     }
     if cols.len() > MAX_RAW_COLUMNS {
-        return Err(ParseError {
-            line: 0,
-            text: fmt.to_string(),
-            reason: format!("the format has more than {MAX_RAW_COLUMNS} path wildcards"),
-        });
+        return Err(ParseError::at(
+            0,
+            fmt,
+            format!("the format has more than {MAX_RAW_COLUMNS} path wildcards"),
+        ));
     }
     let (first, last) = (&lits[0], &lits[lits.len() - 1]);
     let seps = &lits[1..lits.len() - 1];
     let mut rows = Vec::new();
-    for (idx, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches('\r');
-        let err = |reason: String| ParseError {
-            line: idx + 1,
-            text: line.to_string(),
-            reason,
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
+    for (n, line) in super::numbered_lines(text) {
+        let err = |reason: String| ParseError::at(n, line, reason);
         let body = line
             .strip_prefix(first.as_str())
             .and_then(|b| b.strip_suffix(last.as_str()))
@@ -532,7 +502,7 @@ pub fn parse_raw(fmt: &str, text: &str) -> Result<Vec<PathRow>, ParseError> {
             )));
         }
         let mut row = PathRow {
-            line: idx + 1,
+            line: n,
             ..PathRow::default()
         };
         for (name, v) in cols.iter().zip(&values) {
