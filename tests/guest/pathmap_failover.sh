@@ -9,7 +9,8 @@
 # Checks:
 #   the tree shows every map with every path, each "map: active ready"
 #   a VG made on LUN 0's map shows on LUN 0 (PV, VG, LV) as pvs says, and
-#   not on LUN 1
+#   not on LUN 1; lvm-filter reports it active, and its global_filter,
+#   given to pvs, hides it
 #   after `echo offline > /sys/block/sdX/device/state` on one path of LUN 1
 #   and multipathd failing it: pathmap --multipath-ll == multipath -ll,
 #   --no-check == multipath -l, and == multipath -ll again when the states
@@ -67,6 +68,17 @@ grep -q "fkvg-lv0" "$tmp/show0" || bad "show LUN 0: the LV's dm device fkvg-lv0 
 pathmap show "$FK_LUN1_WWID" >"$tmp/show1" 2>&1
 grep -q "fkvg" "$tmp/show1" && bad "show LUN 1 mentions fkvg, which is on LUN 0"
 pathmap show --json "$FK_LUN0_WWID" | grep -q '"vg": "fkvg"' || bad "show --json LUN 0: no \"vg\": \"fkvg\""
+pathmap lvm-filter "$FK_LUN0_WWID" >"$tmp/filter" 2>&1
+grep -q "^# VG fkvg on $FK_LUN0_WWID: ACTIVE on this host$" "$tmp/filter" || bad "lvm-filter does not report fkvg active"
+# The filter, given to LVM, hides the VG: pvs no longer sees it.
+filt=$(grep '^global_filter = ' "$tmp/filter")
+[ -n "$filt" ] || bad "lvm-filter printed no global_filter line"
+pvs --noheadings -o pv_name,vg_name --config "devices { $filt }" >"$tmp/pvs.filtered" 2>&1
+if grep -q fkvg "$tmp/pvs.filtered"; then
+	bad "with pathmap's global_filter, pvs still sees fkvg:"
+	cat "$tmp/filter" "$tmp/pvs.filtered"
+fi
+pvs --noheadings -o vg_name 2>/dev/null | grep -q fkvg || bad "without the filter pvs does not see fkvg"
 if [ "$fail" = 0 ]; then
 	note "ok: VG fkvg on ${m0#/dev/mapper/} shows on LUN 0 only, as pvs says"
 else

@@ -298,8 +298,9 @@ pub struct VgOnLun {
     pub active: bool,
 }
 
-/// Volume groups on `luns`, from the sysfs holders and the `vgs` rows
-/// whose `pv_name` is one of the unit's device names.
+/// Volume groups on `luns`, from the sysfs holders, the PVs joined onto
+/// the units ([`join`]) and the `vgs` rows whose `pv_name` is one of the
+/// unit's device names.
 pub fn vgs_on(luns: &[&Lun], rows: &[VgRow]) -> Vec<VgOnLun> {
     let mut out: Vec<VgOnLun> = Vec::new();
     for l in luns {
@@ -317,6 +318,11 @@ pub fn vgs_on(luns: &[&Lun], rows: &[VgRow]) -> Vec<VgOnLun> {
         };
         for vg in l.volume_groups() {
             add(&vg, true);
+        }
+        for pv in &l.lvm {
+            if let Some(vg) = &pv.vg {
+                add(vg, pv.lvs.iter().any(|lv| lv.active));
+            }
         }
         for r in rows {
             if r.pv_name.as_ref().is_some_and(|p| names.contains(p)) {

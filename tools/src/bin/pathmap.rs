@@ -327,7 +327,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     let check = !o.lsscsi && !matches!(cli.cmd, Some(Cmd::Resolve { .. } | Cmd::LvmFilter { .. }));
     let needs = Needs {
         check,
-        lvm: check && !o.multipath_ll,
+        lvm: (check && !o.multipath_ll) || matches!(cli.cmd, Some(Cmd::LvmFilter { .. })),
     };
     let t = input(load(&cli.src, needs))?;
     for w in &t.warnings {
