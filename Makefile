@@ -75,12 +75,13 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Every executable in scripts/bench/ except the guest-side halves (*-guest.sh),
-# which the host-side scripts pass to the test bed.
+# which the host-side scripts pass to the test bed, and the tree builders
+# (mk-*), which the benchmarks call.
 bench:
 	@found=0; \
 	for b in scripts/bench/*; do \
 		[ -f "$$b" ] && [ -x "$$b" ] || continue; \
-		case "$$b" in *-guest.sh) continue ;; esac; \
+		case "$$b" in *-guest.sh|*/mk-*) continue ;; esac; \
 		found=1; echo "== $$b"; "$$b"; \
 	done; \
 	[ "$$found" = 1 ] || echo "no benchmarks in scripts/bench/"

@@ -13,6 +13,7 @@
 //! `dm-uuid-mpath-` or `usb-` of the first `/dev/disk/by-id` entry (in
 //! directory order) that is the same device, else that of a holder.
 
+use std::cell::OnceCell;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
@@ -56,55 +57,97 @@ fn parse_devt(s: &str) -> Option<(u32, u32)> {
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }
 
+/// A block or character node of the /dev directory.
+struct DevNode {
+    name: String,
+    kind: NodeKind,
+    rdev: u64,
+    mtime: i64,
+}
+
+/// The /dev directory and its `disk/by-id` links, each read once per
+/// rendering, in directory order, when first needed (lsscsi's
+/// `collect_dev_nodes` reads /dev once too).
+#[derive(Default)]
+struct DevCache {
+    nodes: OnceCell<Vec<DevNode>>,
+    by_id: OnceCell<Vec<(String, u64)>>,
+}
+
+impl DevCache {
+    fn nodes(&self, dev: &Path) -> &[DevNode] {
+        self.nodes.get_or_init(|| {
+            sysfs::list_dir_unsorted(dev)
+                .into_iter()
+                .filter_map(|name| {
+                    let md = std::fs::symlink_metadata(dev.join(&name)).ok()?;
+                    let ft = md.file_type();
+                    let kind = if ft.is_block_device() {
+                        NodeKind::Block
+                    } else if ft.is_char_device() {
+                        NodeKind::Char
+                    } else {
+                        return None;
+                    };
+                    Some(DevNode {
+                        name,
+                        kind,
+                        rdev: md.rdev(),
+                        mtime: md.mtime(),
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// The entries of `dev/disk/by-id` with the device number they lead to.
+    fn by_id(&self, dev: &Path) -> &[(String, u64)] {
+        self.by_id.get_or_init(|| {
+            let dir = dev.join("disk/by-id");
+            sysfs::list_dir_unsorted(&dir)
+                .into_iter()
+                .filter_map(|e| {
+                    let m = std::fs::metadata(dir.join(&e)).ok()?;
+                    Some((e, m.rdev()))
+                })
+                .collect()
+        })
+    }
+}
+
 /// lsscsi's `get_dev_node`: the newest node of `kind` in `dev` with number
 /// `devt`, as `/dev/NAME` (shown under the real /dev name).
-fn find_node(dev: &Path, devt: Option<&str>, kind: NodeKind) -> Option<String> {
+fn find_node(dev: &Path, cache: &DevCache, devt: Option<&str>, kind: NodeKind) -> Option<String> {
     let (maj, min) = parse_devt(devt?)?;
-    let mut best: Option<(i64, String)> = None;
-    for name in sysfs::list_dir_unsorted(dev) {
-        let Ok(md) = std::fs::symlink_metadata(dev.join(&name)) else {
-            continue;
-        };
-        let ft = md.file_type();
-        let ok = match kind {
-            NodeKind::Block => ft.is_block_device(),
-            NodeKind::Char => ft.is_char_device(),
-        };
-        let rdev = md.rdev();
-        if !ok || libc::major(rdev) != maj || libc::minor(rdev) != min {
+    let mut best: Option<(i64, &str)> = None;
+    for n in cache.nodes(dev) {
+        if n.kind != kind || libc::major(n.rdev) != maj || libc::minor(n.rdev) != min {
             continue;
         }
-        if best.as_ref().is_none_or(|(t, _)| md.mtime() > *t) {
-            best = Some((md.mtime(), name));
+        if best.as_ref().is_none_or(|(t, _)| n.mtime > *t) {
+            best = Some((n.mtime, &n.name));
         }
     }
     best.map(|(_, n)| format!("{}/{n}", dev.display()))
 }
 
 /// lsscsi's `lookup_dev` over `dev/disk/by-id` for one prefix.
-fn lookup_by_id(roots: &Roots, node_name: &str, prefix: &str) -> Option<String> {
+fn lookup_by_id(roots: &Roots, cache: &DevCache, node_name: &str, prefix: &str) -> Option<String> {
     let md = std::fs::metadata(roots.dev.join(node_name)).ok()?;
-    let dir = roots.dev.join("disk/by-id");
-    for e in sysfs::list_dir_unsorted(&dir) {
-        let Ok(m) = std::fs::metadata(dir.join(&e)) else {
-            continue;
-        };
-        if m.rdev() == md.rdev() {
-            if let Some(rest) = e.strip_prefix(prefix) {
-                return Some(rest.to_string());
-            }
-        }
-    }
-    None
+    cache
+        .by_id(&roots.dev)
+        .iter()
+        .filter(|(_, rdev)| *rdev == md.rdev())
+        .find_map(|(e, _)| e.strip_prefix(prefix).map(str::to_string))
 }
 
 /// lsscsi's `get_disk_scsi_id` for the node `/dev/<node_name>`.
-fn scsi_id(roots: &Roots, node_name: &str, depth: usize) -> Option<String> {
+fn scsi_id(roots: &Roots, cache: &DevCache, node_name: &str, depth: usize) -> Option<String> {
     if depth > 8 || node_name.is_empty() {
         return None;
     }
     for pfx in ["scsi-", "dm-uuid-mpath-", "usb-"] {
-        if let Some(v) = lookup_by_id(roots, node_name, pfx) {
+        if let Some(v) = lookup_by_id(roots, cache, node_name, pfx) {
             return Some(v);
         }
     }
@@ -115,13 +158,14 @@ fn scsi_id(roots: &Roots, node_name: &str, depth: usize) -> Option<String> {
         .join("holders");
     sysfs::list_dir_unsorted(&holders)
         .into_iter()
-        .find_map(|h| scsi_id(roots, &h, depth + 1))
+        .find_map(|h| scsi_id(roots, cache, &h, depth + 1))
 }
 
 /// The node name lsscsi shows for a device, and the name after `/dev/`
 /// used for the scsi_id lookup (`None` when no node was found).
 fn node(
     roots: &Roots,
+    cache: &DevCache,
     name: Option<&str>,
     devt: Option<&str>,
     kind: NodeKind,
@@ -133,7 +177,7 @@ fn node(
     if o.kname {
         return (format!("/dev/{name}"), Some(name.to_string()));
     }
-    match find_node(&roots.dev, devt, kind) {
+    match find_node(&roots.dev, cache, devt, kind) {
         Some(full) => {
             let base = full.rsplit('/').next().unwrap_or("").to_string();
             let shown = format!("/dev/{base}");
@@ -143,7 +187,13 @@ fn node(
     }
 }
 
-fn line(p: &ScsiPath, device_type: Option<u8>, roots: &Roots, o: &Options) -> String {
+fn line(
+    p: &ScsiPath,
+    device_type: Option<u8>,
+    roots: &Roots,
+    cache: &DevCache,
+    o: &Options,
+) -> String {
     let mut out = String::new();
     let addr = format!("[{}]", p.hctl);
     if addr.len() >= 13 {
@@ -175,6 +225,7 @@ fn line(p: &ScsiPath, device_type: Option<u8>, roots: &Roots, o: &Options) -> St
     if p.sd.is_some() {
         let (shown, name) = node(
             roots,
+            cache,
             p.sd.as_deref(),
             p.sd_devt.as_deref(),
             NodeKind::Block,
@@ -188,7 +239,7 @@ fn line(p: &ScsiPath, device_type: Option<u8>, roots: &Roots, o: &Options) -> St
         };
         out.push_str(&pad(&shown, 9));
         if o.scsi_id {
-            let id = name.and_then(|n| scsi_id(roots, &n, 0));
+            let id = name.and_then(|n| scsi_id(roots, cache, &n, 0));
             out.push_str(&format!("  {}", id.as_deref().unwrap_or("-")));
         }
     } else if o.scsi_id {
@@ -199,6 +250,7 @@ fn line(p: &ScsiPath, device_type: Option<u8>, roots: &Roots, o: &Options) -> St
     if o.generic {
         let (shown, _) = node(
             roots,
+            cache,
             p.sg.as_deref(),
             p.sg_devt.as_deref(),
             NodeKind::Char,
@@ -218,7 +270,8 @@ pub fn render(topo: &Topology, roots: &Roots, o: &Options) -> String {
         .flat_map(|l| l.paths.iter().map(move |p| (p, l.device_type)))
         .collect();
     rows.sort_by_key(|(p, _)| p.hctl);
+    let cache = DevCache::default();
     rows.into_iter()
-        .map(|(p, t)| line(p, t, roots, o))
+        .map(|(p, t)| line(p, t, roots, &cache, o))
         .collect()
 }

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::sysfs;
+use super::sysfs::{self, Memo};
 
 /// udev's LUN component: `lun-N` for N < 256, otherwise the 64-bit LUN
 /// rebuilt from Linux's 32-bit flat form (`lun-0x%04x%04x00000000`).
@@ -63,6 +63,7 @@ fn ancestor(dir: &Path, stop: &Path, f: impl Fn(&str) -> bool) -> Option<PathBuf
 
 struct Walk<'a> {
     sys: &'a Path,
+    root: &'a sysfs::Root,
     top: PathBuf,
     path: Option<String>,
     supported_parent: bool,
@@ -84,15 +85,16 @@ impl Walk<'_> {
     }
 
     fn class_attr(&self, class: &str, name: &str, attr: &str) -> Option<String> {
-        sysfs::read_trim(&self.sys.join("class").join(class).join(name).join(attr))
+        let p = self.sys.join("class").join(class).join(name).join(attr);
+        self.root.memo(Memo::Attr, &p)
     }
 
     /// `handle_scsi`: returns the device to continue from, or `None` to stop.
     fn scsi(&mut self, dev: &Path) -> Option<PathBuf> {
-        if sysfs::scsi_devtype(dev).as_deref() != Some("scsi_device") {
+        if self.root.memo(Memo::DevType, dev).as_deref() != Some("scsi_device") {
             return Some(dev.to_path_buf());
         }
-        let rel = format!("/{}", sysfs::relative(self.sys, dev));
+        let rel = format!("/{}", self.root.relative(dev));
         if rel.contains("/rport-") {
             self.supported_parent = true;
             let target = ancestor(dev, &self.top, |n| n.starts_with("target"))?;
@@ -182,7 +184,7 @@ impl Walk<'_> {
     fn skip(&self, dev: &Path, subsys: &str) -> PathBuf {
         let mut d = dev.to_path_buf();
         while let Some(p) = d.parent() {
-            if p == self.top || sysfs::subsystem(p).as_deref() != Some(subsys) {
+            if p == self.top || self.root.memo(Memo::Subsystem, p).as_deref() != Some(subsys) {
                 break;
             }
             d = p.to_path_buf();
@@ -194,9 +196,15 @@ impl Walk<'_> {
 /// The `ID_PATH` of the SCSI device whose canonical sysfs directory is
 /// `device_dir`, or `None` where udev would give none.
 pub fn derive(sys: &Path, device_dir: &Path) -> Option<String> {
-    let top = std::fs::canonicalize(sys.join("devices")).ok()?;
+    derive_in(&sysfs::Root::new(sys), device_dir)
+}
+
+/// [`derive`] under a sysfs root resolved once for many devices.
+pub fn derive_in(root: &sysfs::Root, device_dir: &Path) -> Option<String> {
+    let top = root.devices()?.to_path_buf();
     let mut w = Walk {
-        sys,
+        sys: root.path(),
+        root,
         top: top.clone(),
         path: None,
         supported_parent: false,
@@ -208,7 +216,7 @@ pub fn derive(sys: &Path, device_dir: &Path) -> Option<String> {
             break;
         }
         let name = name_of(&d);
-        let next = match sysfs::subsystem(&d).as_deref() {
+        let next = match root.memo(Memo::Subsystem, &d).as_deref() {
             Some("scsi") => {
                 w.supported_transport = true;
                 w.scsi(&d)

@@ -12,8 +12,10 @@
 //! are one logical unit. When sysfs lacks the identity, an
 //! [`IdentitySource`] may ask the device itself (SG_IO INQUIRY).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::devset::par_map;
 use crate::scsi::device::Device;
 use crate::scsi::sgio::{OpenMode, SgIo};
 use crate::scsi::vpd::{self, Designator};
@@ -22,6 +24,9 @@ use super::dm::{self, Mounts};
 use super::mpath_ll::{format_size, MpPath, MultipathMap, PathGroup};
 use super::{by_id, path_id, sysfs};
 use super::{Hctl, Lun, RawIdent, Roots, ScsiPath, Topology, TopologyError, Transport};
+
+/// The fewest devices a scan gives one thread.
+const MIN_CHUNK: usize = 256;
 
 /// What a device says about itself when asked directly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,8 +43,9 @@ pub struct Identity {
     pub serial: Option<String>,
 }
 
-/// A way to learn a device's identity when sysfs does not have it.
-pub trait IdentitySource {
+/// A way to learn a device's identity when sysfs does not have it (asked
+/// from several threads at once when there are many devices).
+pub trait IdentitySource: Sync {
     /// Identity of the device at `node` (an sg or sd node), if it can be had.
     fn identify(&self, node: &Path) -> Option<Identity>;
 }
@@ -101,10 +107,15 @@ fn u32_attr(p: &Path) -> Option<u32> {
     sysfs::read_u64(p).and_then(|v| u32::try_from(v).ok())
 }
 
-fn transport(sys: &Path, dir: &Path, hctl: &Hctl) -> Transport {
-    let rel = format!("/{}", sysfs::relative(sys, dir));
-    let class =
-        |c: &str, n: &str, a: &str| sysfs::read_trim(&sys.join("class").join(c).join(n).join(a));
+fn transport(root: &sysfs::Root, dir: &Path, hctl: &Hctl) -> Transport {
+    let sys = root.path();
+    let rel = format!("/{}", root.relative(dir));
+    let class = |c: &str, n: &str, a: &str| {
+        root.memo(
+            sysfs::Memo::Attr,
+            &sys.join("class").join(c).join(n).join(a),
+        )
+    };
     let target = format!("target{}:{}:{}", hctl.host, hctl.channel, hctl.target);
     let host = format!("host{}", hctl.host);
     if rel.contains("/rport-") {
@@ -162,13 +173,14 @@ fn transport(sys: &Path, dir: &Path, hctl: &Hctl) -> Transport {
 fn read_device(
     roots: &Roots,
     opts: &ScanOptions,
+    root: &sysfs::Root,
     name: &str,
     ident: &dyn IdentitySource,
     warnings: &mut Vec<String>,
 ) -> Option<Found> {
     let sys = &roots.sys;
     let hctl: Hctl = name.parse().ok()?;
-    let Some(dir) = sysfs::scsi_device_dir(sys, name) else {
+    let Some(dir) = root.scsi_device_dir(name) else {
         warnings.push(format!(
             "{}: no device directory",
             sys.join("class/scsi_device").join(name).display()
@@ -222,7 +234,7 @@ fn read_device(
             .and_then(|s| by_id::links_to(&roots.dev.join("disk/by-path"), s))
     }) {
         Some(v) => v,
-        None => path_id::derive(sys, &dir).into_iter().collect(),
+        None => path_id::derive_in(root, &dir).into_iter().collect(),
     };
     let by_id_names = match udev("by-id").or_else(|| {
         sd.as_ref()
@@ -244,10 +256,10 @@ fn read_device(
         sg,
         state: sysfs::read_trim(&dir.join("state")),
         queue_depth: u32_attr(&dir.join("queue_depth")),
-        transport: transport(sys, &dir, &hctl),
+        transport: transport(root, &dir, &hctl),
         by_path,
         by_id: by_id_names,
-        sysfs_path: sysfs::relative(sys, &dir),
+        sysfs_path: root.relative(&dir),
         raw,
     };
     Some(Found {
@@ -311,18 +323,37 @@ pub fn scan_with(
         .as_deref()
         .map(Mounts::read)
         .unwrap_or_default();
+    let root = sysfs::Root::new(sys);
     let mut luns: Vec<Lun> = Vec::new();
-    for name in scsi_device_names(sys)? {
-        let Some(f) = read_device(roots, opts, &name, ident, &mut warnings) else {
+    // Index in `luns` of the unit with each WWID.
+    let mut by_wwid: HashMap<String, usize> = HashMap::new();
+    // The devices are read in chunks on parallel threads; the results and
+    // warnings come back in name order.
+    let names = scsi_device_names(sys)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks: Vec<&[String]> = names
+        .chunks(names.len().div_ceil(threads).max(MIN_CHUNK))
+        .collect();
+    let read = par_map(&chunks, |c| {
+        let mut w = Vec::new();
+        let found: Vec<Found> = c
+            .iter()
+            .filter_map(|n| read_device(roots, opts, &root, n, ident, &mut w))
+            .collect();
+        (found, w)
+    });
+    let mut found = Vec::with_capacity(names.len());
+    for (f, w) in read {
+        found.extend(f);
+        warnings.extend(w);
+    }
+    for f in found {
+        if let Some(&i) = f.wwid.as_ref().and_then(|w| by_wwid.get(w)) {
+            luns[i].paths.push(f.path);
             continue;
-        };
-        if let Some(l) = f
-            .wwid
-            .as_ref()
-            .and_then(|w| luns.iter_mut().find(|l| l.wwid.as_ref() == Some(w)))
-        {
-            l.paths.push(f.path);
-            continue;
+        }
+        if let Some(w) = &f.wwid {
+            by_wwid.insert(w.clone(), luns.len());
         }
         let t = |s: &Option<String>| s.as_deref().unwrap_or("").trim_end().to_string();
         luns.push(Lun {
@@ -342,14 +373,30 @@ pub fn scan_with(
         });
         let _ = f.designators;
     }
-    for m in dm::multipath_maps(sys) {
-        let lun = luns.iter_mut().find(|l| {
-            l.wwid.as_deref() == Some(m.wwid.as_str())
-                || l.paths
-                    .iter()
-                    .any(|p| p.sd.as_ref().is_some_and(|s| m.slaves.contains(s)))
-        });
-        let Some(lun) = lun else {
+    // Index in `luns` of the first unit with a path on each sd device.
+    let mut by_sd: HashMap<&str, usize> = HashMap::new();
+    for (i, l) in luns.iter().enumerate() {
+        for s in l.paths.iter().filter_map(|p| p.sd.as_deref()) {
+            by_sd.entry(s).or_insert(i);
+        }
+    }
+    // A map belongs to the first unit with its WWID or with one of its
+    // slaves as a path.
+    let maps = dm::multipath_maps(sys);
+    let owners: Vec<Option<usize>> = maps
+        .iter()
+        .map(|m| {
+            let w = by_wwid.get(m.wwid.as_str()).copied();
+            let s = m
+                .slaves
+                .iter()
+                .filter_map(|s| by_sd.get(s.as_str()).copied());
+            w.into_iter().chain(s).min()
+        })
+        .collect();
+    drop(by_sd);
+    for (m, owner) in maps.into_iter().zip(owners) {
+        let Some(lun) = owner.map(|i| &mut luns[i]) else {
             warnings.push(format!(
                 "{}: multipath map {} has no SCSI paths in this tree",
                 sys.join("block").join(&m.kernel_name).display(),

@@ -5,9 +5,14 @@
 //! odd attribute never stops a scan. Paths are always built under a sysfs
 //! root, so the same code reads `/sys` and a fixture tree.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 /// The most bytes read from one attribute (sysfs attributes are at most a
 /// page; binary VPD attributes can be larger).
@@ -81,17 +86,117 @@ pub fn link_name(p: &Path) -> Option<String> {
 
 /// Canonical path of `p`, which must stay under `root`.
 pub fn canonical_under(root: &Path, p: &Path) -> Option<PathBuf> {
-    let root = fs::canonicalize(root).ok()?;
-    let c = fs::canonicalize(p).ok()?;
-    c.starts_with(&root).then_some(c)
+    Root::new(root).canonical_under(p)
 }
 
 /// `p` relative to the (canonical) sysfs root, as a `/`-separated string.
 pub fn relative(root: &Path, p: &Path) -> String {
-    let root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    p.strip_prefix(&root)
-        .map(|r| r.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| p.to_string_lossy().into_owned())
+    Root::new(root).relative(p)
+}
+
+/// The canonical path of directory `p` as the kernel names it: the target
+/// of `/proc/self/fd/N` for `p` opened with `O_PATH` (no side effects).
+/// realpath(3) reads every component of a path as a link, and a SCSI
+/// device directory is a dozen components deep; this is one open and one
+/// readlink. `None` when `p` is not a directory or /proc cannot tell (then
+/// [`fs::canonicalize`] decides).
+fn canonical_dir(p: &Path) -> Option<PathBuf> {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(p)
+        .ok()?;
+    let t = fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()?;
+    (t.is_absolute() && !t.as_os_str().as_bytes().ends_with(b" (deleted)")).then_some(t)
+}
+
+/// A sysfs root with its canonical path resolved once, for scans that
+/// resolve thousands of paths under it. Its methods give what the free
+/// functions of the same names give for that root.
+#[derive(Debug)]
+pub struct Root {
+    path: PathBuf,
+    canonical: Option<PathBuf>,
+    devices: OnceLock<Option<PathBuf>>,
+    /// What [`Root::memo`] has read: the attributes of hosts, targets and
+    /// ports that every device under them shares.
+    memo: Mutex<HashMap<(Memo, PathBuf), Option<String>>>,
+}
+
+/// What a memoized path stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Memo {
+    /// [`read_trim`] of an attribute.
+    Attr,
+    /// [`subsystem`] of a directory.
+    Subsystem,
+    /// [`scsi_devtype`] of a directory.
+    DevType,
+}
+
+impl Root {
+    /// Resolves `root` (a sysfs tree, normally `/sys`).
+    pub fn new(root: &Path) -> Root {
+        Root {
+            path: root.to_path_buf(),
+            canonical: fs::canonicalize(root).ok(),
+            devices: OnceLock::new(),
+            memo: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `what` of `p`, read once for the life of this `Root` (one scan):
+    /// for attributes that many devices share.
+    pub fn memo(&self, what: Memo, p: &Path) -> Option<String> {
+        let key = (what, p.to_path_buf());
+        if let Some(v) = self.memo.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return v;
+        }
+        let v = match what {
+            Memo::Attr => read_trim(p),
+            Memo::Subsystem => subsystem(p),
+            Memo::DevType => scsi_devtype(p),
+        };
+        if let Ok(mut m) = self.memo.lock() {
+            m.insert(key, v.clone());
+        }
+        v
+    }
+
+    /// The root as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The canonical `devices` directory under the root.
+    pub fn devices(&self) -> Option<&Path> {
+        self.devices
+            .get_or_init(|| fs::canonicalize(self.path.join("devices")).ok())
+            .as_deref()
+    }
+
+    /// Canonical path of `p`, which must stay under the root.
+    pub fn canonical_under(&self, p: &Path) -> Option<PathBuf> {
+        let root = self.canonical.as_ref()?;
+        let c = canonical_dir(p).or_else(|| fs::canonicalize(p).ok())?;
+        c.starts_with(root).then_some(c)
+    }
+
+    /// `p` relative to the canonical root, as a `/`-separated string.
+    pub fn relative(&self, p: &Path) -> String {
+        let root = self.canonical.as_deref().unwrap_or(&self.path);
+        p.strip_prefix(root)
+            .map(|r| r.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| p.to_string_lossy().into_owned())
+    }
+
+    /// The canonical sysfs directory of SCSI device `hctl` (see
+    /// [`scsi_device_dir`]).
+    pub fn scsi_device_dir(&self, hctl: &str) -> Option<PathBuf> {
+        let sys = &self.path;
+        self.canonical_under(&sys.join("class/scsi_device").join(hctl).join("device"))
+            .or_else(|| self.canonical_under(&sys.join("bus/scsi/devices").join(hctl)))
+    }
 }
 
 /// The kernel subsystem of a sysfs device directory: the name its
@@ -167,11 +272,7 @@ pub fn is_hctl(n: &str) -> bool {
 /// The canonical sysfs directory of SCSI device `hctl`, from
 /// `class/scsi_device/H:C:T:L/device` or `bus/scsi/devices/H:C:T:L`.
 pub fn scsi_device_dir(sys: &Path, hctl: &str) -> Option<PathBuf> {
-    canonical_under(
-        sys,
-        &sys.join("class/scsi_device").join(hctl).join("device"),
-    )
-    .or_else(|| canonical_under(sys, &sys.join("bus/scsi/devices").join(hctl)))
+    Root::new(sys).scsi_device_dir(hctl)
 }
 
 /// The block devices that hold `name` (`/sys/block/NAME/holders`), or for
