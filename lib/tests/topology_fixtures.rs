@@ -357,6 +357,14 @@ fn lsscsi_format_matches_captured_lsscsi_byte_for_byte() {
         for (suffix, o) in OPTS {
             let want = expected(&format!("{f}.{suffix}"));
             assert_eq!(lsscsi::render(&t, &r, &o), want, "{f}.{suffix}");
+            // The lean reader that pathmap --lsscsi uses prints the same.
+            let rows = lsscsi::read_devices(&r.sys).unwrap();
+            assert_eq!(
+                rows.len(),
+                t.luns.iter().map(|l| l.paths.len()).sum::<usize>()
+            );
+            let lean = lsscsi::render_rows(rows.iter().map(|(p, t)| (p, *t)).collect(), &r, &o);
+            assert_eq!(lean, want, "{f}.{suffix} (lean reader)");
         }
     }
 }

@@ -123,8 +123,11 @@ impl Mounts {
 /// Partitions of block device `disk` (kernel names, in partition order).
 pub fn partitions(sys: &Path, disk: &str) -> Vec<(String, u32)> {
     let dir = sysfs::block_dir(sys, disk);
+    // A partition's directory is named after its disk (sdb1, nvme0n1p1);
+    // other entries (queue, holders, dev...) need not be opened.
     let mut v: Vec<(String, u32)> = sysfs::list_dir(&dir)
         .into_iter()
+        .filter(|n| n.len() > disk.len() && n.starts_with(disk))
         .filter_map(|n| {
             let num = sysfs::read_u64(&dir.join(&n).join("partition"))?;
             Some((n, u32::try_from(num).ok()?))

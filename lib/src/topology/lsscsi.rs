@@ -17,8 +17,10 @@ use std::cell::OnceCell;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use super::scan;
 use super::sysfs;
-use super::{Roots, ScsiPath, Topology};
+use super::{Roots, ScsiPath, Topology, TopologyError};
+use crate::devset::par_map;
 
 /// lsscsi's short peripheral device type names.
 const SHORT_TYPES: [&str; 32] = [
@@ -264,14 +266,80 @@ fn line(
 
 /// Renders every SCSI device of `topo` in H:C:T:L order, as lsscsi does.
 pub fn render(topo: &Topology, roots: &Roots, o: &Options) -> String {
-    let mut rows: Vec<(&ScsiPath, Option<u8>)> = topo
+    let rows: Vec<(&ScsiPath, Option<u8>)> = topo
         .luns
         .iter()
         .flat_map(|l| l.paths.iter().map(move |p| (p, l.device_type)))
         .collect();
+    render_rows(rows, roots, o)
+}
+
+/// Renders devices and their peripheral device types, in H:C:T:L order.
+pub fn render_rows(mut rows: Vec<(&ScsiPath, Option<u8>)>, roots: &Roots, o: &Options) -> String {
     rows.sort_by_key(|(p, _)| p.hctl);
     let cache = DevCache::default();
     rows.into_iter()
         .map(|(p, t)| line(p, t, roots, &cache, o))
         .collect()
+}
+
+/// The fewest devices [`read_devices`] gives one thread.
+const MIN_CHUNK: usize = 256;
+
+/// Every SCSI device of the tree with only what the listing shows (type,
+/// vendor, model, revision, sd and sg names and device numbers), read on
+/// parallel threads: eight reads a device where a full scan makes twenty,
+/// so `pathmap --lsscsi` costs what lsscsi costs. Render with
+/// [`render_rows`].
+pub fn read_devices(sys: &Path) -> Result<Vec<(ScsiPath, Option<u8>)>, TopologyError> {
+    let names = scan::scsi_device_names(sys)?;
+    let base = if sys.join("class/scsi_device").is_dir() {
+        sys.join("class/scsi_device")
+    } else {
+        sys.join("bus/scsi/devices")
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunks: Vec<&[String]> = names
+        .chunks(names.len().div_ceil(threads).max(MIN_CHUNK))
+        .collect();
+    let read = par_map(&chunks, |c| {
+        c.iter()
+            .filter_map(|n| device(&base, n))
+            .collect::<Vec<_>>()
+    });
+    Ok(read.into_iter().flatten().collect())
+}
+
+fn device(base: &Path, name: &str) -> Option<(ScsiPath, Option<u8>)> {
+    let hctl = name.parse().ok()?;
+    let mut dir = base.join(name);
+    if base.ends_with("class/scsi_device") {
+        dir.push("device");
+    }
+    let sd = sysfs::first_entry(&dir.join("block"));
+    let sg = sysfs::first_entry(&dir.join("scsi_generic"));
+    let devt = |sub: &str, n: &Option<String>| {
+        n.as_ref()
+            .and_then(|n| sysfs::read_trim(&dir.join(sub).join(n).join("dev")))
+    };
+    let path = ScsiPath {
+        hctl,
+        sd_devt: devt("block", &sd),
+        sg_devt: devt("scsi_generic", &sg),
+        sd,
+        sg,
+        state: None,
+        queue_depth: None,
+        transport: super::Transport::Other { driver: None },
+        by_path: Vec::new(),
+        by_id: Vec::new(),
+        sysfs_path: String::new(),
+        raw: super::RawIdent {
+            vendor: sysfs::read_line(&dir.join("vendor")),
+            model: sysfs::read_line(&dir.join("model")),
+            rev: sysfs::read_line(&dir.join("rev")),
+        },
+    };
+    let t = sysfs::read_u64(&dir.join("type")).and_then(|t| u8::try_from(t).ok());
+    Some((path, t))
 }

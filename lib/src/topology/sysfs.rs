@@ -20,9 +20,25 @@ const MAX_ATTR: u64 = 64 * 1024;
 
 /// Reads an attribute's raw bytes (at most 64 KiB).
 pub fn read_bytes(p: &Path) -> Option<Vec<u8>> {
-    let f = fs::File::open(p).ok()?;
+    let mut f = fs::File::open(p).ok()?;
+    // One read for an attribute: sysfs hands over a whole attribute (at
+    // most a page) per read, and a short read of a regular file is its end,
+    // so a read that does not fill the buffer needs no second read to see
+    // EOF (read_to_end would make two or three per file).
+    let mut buf = [0u8; 4096];
     let mut v = Vec::new();
-    f.take(MAX_ATTR).read_to_end(&mut v).ok()?;
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        };
+        v.extend_from_slice(&buf[..n]);
+        if n < buf.len() || v.len() as u64 >= MAX_ATTR {
+            break;
+        }
+    }
+    v.truncate(usize::try_from(MAX_ATTR).unwrap_or(usize::MAX));
     Some(v)
 }
 

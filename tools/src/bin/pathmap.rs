@@ -322,6 +322,24 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
     // Path checks cost a command or three per path; only the views that
     // show path states make them.
+    // The lsscsi listing reads only what it shows, not the whole model.
+    if o.lsscsi && cli.cmd.is_none() {
+        let opts = lsscsi::Options {
+            generic: o.generic,
+            scsi_id: o.wwid,
+            kname: o.kname,
+        };
+        let rows = input(lsscsi::read_devices(&cli.src.sysfs_root).map_err(anyhow::Error::from))?;
+        let roots = Roots {
+            sys: cli.src.sysfs_root.clone(),
+            dev: cli.src.dev_root.clone(),
+        };
+        print!(
+            "{}",
+            lsscsi::render_rows(rows.iter().map(|(p, t)| (p, *t)).collect(), &roots, &opts)
+        );
+        return Ok(0);
+    }
     // pvs and lvs read every disk (which also makes a map's path group
     // active); only the views that show volumes run them.
     let check = !o.lsscsi && !matches!(cli.cmd, Some(Cmd::Resolve { .. } | Cmd::LvmFilter { .. }));
