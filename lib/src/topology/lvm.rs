@@ -90,6 +90,9 @@ pub struct PhysicalVolume {
 pub fn join(topo: &mut Topology, pvs: &[Row], lvs: &[Row]) -> Vec<String> {
     let get = |r: &Row, k: &str| r.get(k).filter(|v| !v.is_empty()).cloned();
     let mut unmatched = Vec::new();
+    if pvs.is_empty() {
+        return unmatched;
+    }
     let names: Vec<Vec<String>> = topo.luns.iter().map(device_names).collect();
     for r in pvs {
         let Some(dev) = get(r, "pv_name") else {
