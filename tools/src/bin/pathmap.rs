@@ -26,7 +26,13 @@ const EXIT_INPUT: u8 = 3;
 #[command(
     name = "pathmap",
     version,
-    about = "Map SCSI logical units to paths, multipath maps, partitions and volume groups"
+    about = "Map SCSI logical units to paths, multipath maps, partitions and volume groups",
+    after_help = "Exit status: 0 success (diff: no differences); 1 a name not found \
+(show, resolve, lvm-filter) or differences (diff); 2 usage error; 3 an input \
+could not be read or parsed (sysfs tree, JSON, multipath -ll, multipathd or \
+dmsetup text, LVM report). On this host's own /sys and /dev, pathmap also asks \
+device-mapper, udev's database, pvs/lvs and (unless --no-check) the map paths \
+themselves. See pathmap(8)."
 )]
 struct Cli {
     #[command(flatten)]
