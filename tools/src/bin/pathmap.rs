@@ -4,7 +4,8 @@
 //! Exit status: 0 success (for `diff`: no differences); 1 not found (for
 //! `resolve`/`show`/`lvm-filter`) or differences (for `diff`); 2 usage
 //! error; 3 an input could not be read or parsed (sysfs tree, JSON,
-//! `multipath -ll` text, `vgs` report).
+//! `multipath -ll`, `multipathd show paths` or `dmsetup` text, an LVM
+//! report).
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
