@@ -241,7 +241,9 @@ struct Needs {
     lvm: bool,
 }
 
-fn load(src: &Source, needs: Needs) -> Result<Topology> {
+/// The model, and the names of the maps of a captured `multipath -ll` in
+/// the capture's order (empty without one).
+fn load(src: &Source, needs: Needs) -> Result<(Topology, Vec<String>)> {
     let roots = Roots {
         sys: src.sysfs_root.clone(),
         dev: src.dev_root.clone(),
@@ -294,10 +296,12 @@ fn load(src: &Source, needs: Needs) -> Result<Topology> {
         t.warnings.extend(w);
         checker::group_priorities(&mut t);
     }
+    let mut order = Vec::new();
     if let Some(m) = maps {
+        order = m.iter().map(|m| m.name.clone()).collect();
         scan::merge_multipath(&mut t, m);
     }
-    Ok(t)
+    Ok((t, order))
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
@@ -359,7 +363,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         check,
         lvm: (check && !o.multipath_ll) || matches!(cli.cmd, Some(Cmd::LvmFilter { .. })),
     };
-    let t = input(load(&cli.src, needs))?;
+    let (t, capture_order) = input(load(&cli.src, needs))?;
     for w in &t.warnings {
         eprintln!("pathmap: warning: {w}");
     }
@@ -377,9 +381,20 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             print!("{}", lsscsi::render(&t, &roots, &opts));
         }
         None if o.multipath_ll => {
-            // multipath lists maps in device-mapper's order, by name.
+            // A capture keeps its order; otherwise maps go in the order
+            // multipath lists them, device-mapper's (by name since Linux
+            // 5.17's name tree).
             let mut maps: Vec<_> = t.luns.iter().filter_map(|l| l.multipath.clone()).collect();
-            maps.sort_by(|a, b| a.name.cmp(&b.name));
+            if capture_order.is_empty() {
+                maps.sort_by(|a, b| a.name.cmp(&b.name));
+            } else {
+                maps.sort_by_key(|m| {
+                    capture_order
+                        .iter()
+                        .position(|n| *n == m.name)
+                        .unwrap_or(usize::MAX)
+                });
+            }
             print!("{}", mpath_ll::render(&maps));
         }
         None if o.json => input(print_json(&t))?,
