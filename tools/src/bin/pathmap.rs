@@ -382,8 +382,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }
         None if o.multipath_ll => {
             // A capture keeps its order; otherwise maps go in the order
-            // multipath lists them, device-mapper's (by name since Linux
-            // 5.17's name tree).
+            // multipath lists them, device-mapper's (current kernels keep
+            // maps in a tree by name).
             let mut maps: Vec<_> = t.luns.iter().filter_map(|l| l.multipath.clone()).collect();
             if capture_order.is_empty() {
                 maps.sort_by(|a, b| a.name.cmp(&b.name));
