@@ -5,6 +5,7 @@
 //! `-partN` for partitions. For a multipath map, `dm-name-<alias>` and
 //! `dm-uuid-mpath-<wwid>` (`11-dm-mpath.rules`, `13-dm-disk.rules`).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::scsi::vpd::{self, association, designator_type, Designator};
@@ -69,19 +70,41 @@ pub fn wwid_from_sysfs_attr(s: &str) -> Option<String> {
     (!rest.is_empty()).then(|| format!("{digit:x}{rest}"))
 }
 
-/// The names in `dir` (a `/dev/disk/by-*` directory) whose link points at
-/// block device `name`, sorted. `None` when the directory does not exist,
-/// so the caller knows to derive the names instead.
-pub fn links_to(dir: &Path, name: &str) -> Option<Vec<String>> {
-    if !dir.is_dir() {
-        return None;
+/// The links of a `/dev/disk/by-*` directory, read once per scan and
+/// indexed by the kernel name each points at (asking the directory once per
+/// device would read every link of the host for every device).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkIndex(Option<HashMap<String, Vec<String>>>);
+
+impl LinkIndex {
+    /// Reads `dir`; an index of nothing when the directory does not exist.
+    pub fn read(dir: &Path) -> LinkIndex {
+        if !dir.is_dir() {
+            return LinkIndex(None);
+        }
+        let mut m: HashMap<String, Vec<String>> = HashMap::new();
+        // list_dir is sorted, so each device's names are too.
+        for l in sysfs::list_dir(dir) {
+            if let Some(t) = sysfs::link_name(&dir.join(&l)) {
+                m.entry(t).or_default().push(l);
+            }
+        }
+        LinkIndex(Some(m))
     }
-    let mut v: Vec<String> = sysfs::list_dir(dir)
-        .into_iter()
-        .filter(|l| sysfs::link_name(&dir.join(l)).as_deref() == Some(name))
-        .collect();
-    v.sort();
-    Some(v)
+
+    /// True when the directory exists.
+    pub fn exists(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// The names whose link points at block device `name`, sorted; `None`
+    /// when the directory does not exist, so the caller knows to derive
+    /// the names instead.
+    pub fn names(&self, name: &str) -> Option<Vec<String>> {
+        self.0
+            .as_ref()
+            .map(|m| m.get(name).cloned().unwrap_or_default())
+    }
 }
 
 #[cfg(test)]

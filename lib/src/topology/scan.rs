@@ -170,10 +170,17 @@ fn transport(root: &sysfs::Root, dir: &Path, hctl: &Hctl) -> Transport {
     }
 }
 
+/// The `/dev/disk/by-path` and `/dev/disk/by-id` links of the tree.
+struct Links {
+    by_path: by_id::LinkIndex,
+    by_id: by_id::LinkIndex,
+}
+
 fn read_device(
     roots: &Roots,
     opts: &ScanOptions,
     root: &sysfs::Root,
+    links: &Links,
     name: &str,
     ident: &dyn IdentitySource,
     warnings: &mut Vec<String>,
@@ -229,17 +236,13 @@ fn read_device(
         let (u, s) = (opts.udev.as_ref()?, sd.as_ref()?);
         u.names(s, kind)
     };
-    let by_path = match udev("by-path").or_else(|| {
-        sd.as_ref()
-            .and_then(|s| by_id::links_to(&roots.dev.join("disk/by-path"), s))
-    }) {
+    let by_path = match udev("by-path").or_else(|| sd.as_ref().and_then(|s| links.by_path.names(s)))
+    {
         Some(v) => v,
         None => path_id::derive_in(root, &dir).into_iter().collect(),
     };
-    let by_id_names = match udev("by-id").or_else(|| {
-        sd.as_ref()
-            .and_then(|s| by_id::links_to(&roots.dev.join("disk/by-id"), s))
-    }) {
+    let by_id_names = match udev("by-id").or_else(|| sd.as_ref().and_then(|s| links.by_id.names(s)))
+    {
         Some(v) => v,
         None if sd.is_some() => by_id::derive_disk(wwid.as_deref(), &designators),
         None => Vec::new(),
@@ -324,6 +327,10 @@ pub fn scan_with(
         .map(Mounts::read)
         .unwrap_or_default();
     let root = sysfs::Root::new(sys);
+    let links = Links {
+        by_path: by_id::LinkIndex::read(&roots.dev.join("disk/by-path")),
+        by_id: by_id::LinkIndex::read(&roots.dev.join("disk/by-id")),
+    };
     let mut luns: Vec<Lun> = Vec::new();
     // Index in `luns` of the unit with each WWID.
     let mut by_wwid: HashMap<String, usize> = HashMap::new();
@@ -338,7 +345,7 @@ pub fn scan_with(
         let mut w = Vec::new();
         let found: Vec<Found> = c
             .iter()
-            .filter_map(|n| read_device(roots, opts, &root, n, ident, &mut w))
+            .filter_map(|n| read_device(roots, opts, &root, &links, n, ident, &mut w))
             .collect();
         (found, w)
     });
@@ -429,10 +436,10 @@ pub fn scan_with(
             .udev
             .as_ref()
             .and_then(|u| u.names(&m.kernel_name, "by-id"))
-            .or_else(|| by_id::links_to(&roots.dev.join("disk/by-id"), &m.kernel_name))
+            .or_else(|| links.by_id.names(&m.kernel_name))
             .unwrap_or_else(|| by_id::derive_map(&m.name, &m.wwid));
         // With a map, udev points the LU's by-id names at the map.
-        if !roots.dev.join("disk/by-id").is_dir() {
+        if !links.by_id.exists() {
             for p in &mut lun.paths {
                 p.by_id.clear();
             }
