@@ -68,6 +68,10 @@ struct Walk<'a> {
     path: Option<String>,
     supported_parent: bool,
     supported_transport: bool,
+    /// The SCSI device the walk starts at: its subsystem (`scsi`) and
+    /// devtype (`scsi_device`) are known, so they are not read (nor kept
+    /// in the shared memo, which is for the parents devices share).
+    device: PathBuf,
 }
 
 impl Walk<'_> {
@@ -91,7 +95,9 @@ impl Walk<'_> {
 
     /// `handle_scsi`: returns the device to continue from, or `None` to stop.
     fn scsi(&mut self, dev: &Path) -> Option<PathBuf> {
-        if self.root.memo(Memo::DevType, dev).as_deref() != Some("scsi_device") {
+        if dev != self.device
+            && self.root.memo(Memo::DevType, dev).as_deref() != Some("scsi_device")
+        {
             return Some(dev.to_path_buf());
         }
         let rel = format!("/{}", self.root.relative(dev));
@@ -209,6 +215,7 @@ pub fn derive_in(root: &sysfs::Root, device_dir: &Path) -> Option<String> {
         path: None,
         supported_parent: false,
         supported_transport: false,
+        device: device_dir.to_path_buf(),
     };
     let mut cur = Some(device_dir.to_path_buf());
     while let Some(d) = cur {
@@ -216,7 +223,12 @@ pub fn derive_in(root: &sysfs::Root, device_dir: &Path) -> Option<String> {
             break;
         }
         let name = name_of(&d);
-        let next = match root.memo(Memo::Subsystem, &d).as_deref() {
+        let subsystem = if d == device_dir {
+            Some("scsi".to_string())
+        } else {
+            root.memo(Memo::Subsystem, &d)
+        };
+        let next = match subsystem.as_deref() {
             Some("scsi") => {
                 w.supported_transport = true;
                 w.scsi(&d)
