@@ -503,16 +503,15 @@ fn udev_database_and_sysfs_give_the_same_model() {
             }
         }
         assert!(!devlinks.is_empty(), "{name}: no disks");
-        let db = UdevLinks::from_pairs(devlinks.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-        let with = scan(
-            &roots,
-            &ScanOptions {
+        let with_db = |db: UdevLinks| {
+            let o = ScanOptions {
                 udev: Some(db),
                 ..opts.clone()
-            },
-        )
-        .unwrap();
-        assert_eq!(plain, with, "{name}: udev database and sysfs differ");
+            };
+            scan(&roots, &o).unwrap()
+        };
+        let db = UdevLinks::from_pairs(devlinks.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+        assert_eq!(plain, with_db(db), "{name}: udev database and sysfs differ");
 
         // A disk whose by-id names are its own (not moved to a map).
         let Some(sd) = plain
@@ -524,15 +523,10 @@ fn udev_database_and_sysfs_give_the_same_model() {
         else {
             continue;
         };
-        let db = UdevLinks::from_pairs([(sd.as_str(), "/dev/disk/by-id/scsi-from-udev")]);
-        let with = scan(
-            &roots,
-            &ScanOptions {
-                udev: Some(db),
-                ..opts.clone()
-            },
-        )
-        .unwrap();
+        let with = with_db(UdevLinks::from_pairs([(
+            sd.as_str(),
+            "/dev/disk/by-id/scsi-from-udev",
+        )]));
         let p = with
             .luns
             .iter()
