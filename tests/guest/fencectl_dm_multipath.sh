@@ -6,20 +6,7 @@
 # a path added to a map afterwards is reported as lacking the key.
 # Run by: scripts/testbed/run-in-guest --nodes 5 --luns 1 tests/guest/fencectl_dm_multipath.sh fencectl
 set -u
-n=0
-fail() { echo "FAIL: $*"; exit 1; }
-step() {
-    want=$1 what=$2
-    shift 2
-    n=$((n + 1))
-    echo "--- $n. $what"
-    echo "\$ $*"
-    "$@" > /tmp/fk.out 2>&1
-    rc=$?
-    cat /tmp/fk.out
-    [ "$rc" -eq "$want" ] || fail "step $n ($what): exit status $rc, expected $want"
-}
-expect() { grep -Eq -- "$1" /tmp/fk.out || fail "step $n: output does not match '$1'"; }
+. /fk/bin/steps.sh
 devt() { cat "/sys/class/block/$(basename "$1")/dev"; }
 sectors() { cat "/sys/class/block/$(basename "$1")/size"; }
 # table DEV...: a one-group round-robin multipath table over DEVs.

@@ -29,23 +29,7 @@ set -u
 multipath=0
 [ "${1:-}" = "--multipath" ] && multipath=1
 
-n=0
-fail() { echo "FAIL: $*"; exit 1; }
-step() {
-    want=$1 what=$2
-    shift 2
-    n=$((n + 1))
-    echo "--- $n. $what"
-    echo "\$ $*"
-    "$@" > /tmp/fk.out 2>&1
-    rc=$?
-    cat /tmp/fk.out
-    [ "$rc" -eq "$want" ] || fail "step $n ($what): exit status $rc, expected $want"
-}
-expect() { grep -Eq -- "$1" /tmp/fk.out || fail "step $n: output does not match '$1'"; }
-
-dev() { case "$1" in /*) echo "$1" ;; *) echo "/dev/$1" ;; esac; }
-var() { eval "printf '%s' \"\${$1:-}\""; }
+. /fk/bin/steps.sh
 
 base=0
 [ -z "$(var FK_LUN0_NODE0_SG)$(var FK_LUN0_NODE0_SD)" ] && base=1

@@ -14,9 +14,7 @@
 # Run by: scripts/testbed/run-in-guest --nodes 2 --luns 3 tests/guest/fencectl_race.sh fencectl
 set -u
 
-fail() { echo "FAIL: $*"; exit 1; }
-dev() { case "$1" in /*) echo "$1" ;; *) echo "/dev/$1" ;; esac; }
-var() { eval "printf '%s' \"\${$1:-}\""; }
+. /fk/bin/steps.sh
 
 base=0
 [ -z "$(var FK_LUN0_NODE0_SG)$(var FK_LUN0_NODE0_SD)" ] && base=1

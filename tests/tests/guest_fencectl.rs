@@ -14,6 +14,7 @@ fn guest_fencectl_lio() {
         .nodes(2)
         .luns(2)
         .tool("fencectl")
+        .file(guest_script("steps.sh"))
         .run_script_file(guest_script("fencectl_lio.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl_lio");
@@ -90,6 +91,7 @@ fn guest_fencectl_dm_multipath_maps() {
         .nodes(5)
         .luns(1)
         .tool("fencectl")
+        .file(guest_script("steps.sh"))
         .run_script_file(guest_script("fencectl_dm_multipath.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl on dm multipath maps");

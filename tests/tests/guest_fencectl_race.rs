@@ -17,6 +17,7 @@ fn guest_fencectl_race_twenty_rounds() {
         .luns(3)
         .timeout(Duration::from_secs(600))
         .tool("fencectl")
+        .file(guest_script("steps.sh"))
         .run_script_file(guest_script("fencectl_race.sh"));
     out.assert_success()
         .assert_stdout_contains("wins: node1 ")
@@ -35,6 +36,7 @@ fn guest_fencectl_four_luns() {
         .luns(4)
         .timeout(Duration::from_secs(600))
         .tool("fencectl")
+        .file(guest_script("steps.sh"))
         .run_script_file(guest_script("fencectl_lio.sh"));
     out.assert_success()
         .assert_stdout_contains("on all 4 LUNs")

@@ -1,0 +1,25 @@
+# Step helpers shared by the guest sequence scripts; sourced, with the
+# script's FILEs, from /fk/bin:  . /fk/bin/steps.sh
+#   step WANT WHAT CMD...   print the step and CMD, run it (output kept in
+#                           /tmp/fk.out and printed), fail unless it exits
+#                           with WANT
+#   expect ERE              fail unless the last step's output matches ERE
+#   fail TEXT...            print "FAIL: TEXT" and exit 1
+#   dev NAME                /dev/NAME for a bare name, NAME for a path
+#   var NAME                the value of the variable named NAME
+n=0
+fail() { echo "FAIL: $*"; exit 1; }
+step() {
+    want=$1 what=$2
+    shift 2
+    n=$((n + 1))
+    echo "--- $n. $what"
+    echo "\$ $*"
+    "$@" > /tmp/fk.out 2>&1
+    rc=$?
+    cat /tmp/fk.out
+    [ "$rc" -eq "$want" ] || fail "step $n ($what): exit status $rc, expected $want"
+}
+expect() { grep -Eq -- "$1" /tmp/fk.out || fail "step $n: output does not match '$1'"; }
+dev() { case "$1" in /*) echo "$1" ;; *) echo "/dev/$1" ;; esac; }
+var() { eval "printf '%s' \"\${$1:-}\""; }
