@@ -36,18 +36,6 @@ base=0
 luns=${FK_LUNS:?}
 [ "${FK_NODES:?}" -ge 2 ] || fail "needs FK_NODES >= 2"
 
-# paths J: the j-th nexus of every unit, sg nodes preferred.
-paths() {
-    out=""
-    i=$base
-    while [ "$i" -lt $((base + luns)) ]; do
-        p=$(var "FK_LUN${i}_NODE$1_SG")
-        [ -n "$p" ] || p=$(var "FK_LUN${i}_NODE$1_SD")
-        out="$out $(dev "$p")"
-        i=$((i + 1))
-    done
-    echo $out
-}
 N1=$(paths $base)
 N2=$(paths $((base + 1)))
 A=${N1%% *}
@@ -56,16 +44,7 @@ echo "node1 paths: $N1"
 echo "node2 paths: $N2"
 
 cfg=/tmp/fk-cluster.toml
-cat > $cfg <<EOT
-cluster = "fkguest"
-scheme = "id"
-[[node]]
-name = "node1"
-id = 1
-[[node]]
-name = "node2"
-id = 2
-EOT
+cluster_toml "$cfg" fkguest
 S1=/tmp/fk-node1.state
 S2=/tmp/fk-node2.state
 rm -f $S1 $S2

@@ -23,33 +23,13 @@ luns=${FK_LUNS:?}
 [ $((luns % 2)) -eq 1 ] || fail "needs an odd FK_LUNS, got $luns"
 rounds=${FK_RACE_ROUNDS:-20}
 
-paths() {
-    out=""
-    i=$base
-    while [ "$i" -lt $((base + luns)) ]; do
-        p=$(var "FK_LUN${i}_NODE$1_SG")
-        [ -n "$p" ] || p=$(var "FK_LUN${i}_NODE$1_SD")
-        out="$out $(dev "$p")"
-        i=$((i + 1))
-    done
-    echo $out
-}
 N1=$(paths $base)
 N2=$(paths $((base + 1)))
 echo "node1 coordinators: $N1"
 echo "node2 coordinators: $N2"
 
 cfg=/tmp/fk-cluster.toml
-cat > $cfg <<EOT
-cluster = "fkrace"
-scheme = "id"
-[[node]]
-name = "node1"
-id = 1
-[[node]]
-name = "node2"
-id = 2
-EOT
+cluster_toml "$cfg" fkrace
 F="fencectl --config $cfg --no-multipath"
 K1=$($F list | sed -n 's/^node1,//p')
 K2=$($F list | sed -n 's/^node2,//p')

@@ -7,6 +7,10 @@
 #   fail TEXT...            print "FAIL: TEXT" and exit 1
 #   dev NAME                /dev/NAME for a bare name, NAME for a path
 #   var NAME                the value of the variable named NAME
+#   paths J                 node J's nexus to every unit (sg preferred),
+#                           units $base .. $base+$luns-1 (set by the caller)
+#   cluster_toml FILE NAME  a fencectl config of cluster NAME, nodes node1
+#                           (id 1) and node2 (id 2)
 n=0
 fail() { echo "FAIL: $*"; exit 1; }
 step() {
@@ -23,3 +27,27 @@ step() {
 expect() { grep -Eq -- "$1" /tmp/fk.out || fail "step $n: output does not match '$1'"; }
 dev() { case "$1" in /*) echo "$1" ;; *) echo "/dev/$1" ;; esac; }
 var() { eval "printf '%s' \"\${$1:-}\""; }
+
+paths() {
+    out=""
+    i=$base
+    while [ "$i" -lt $((base + luns)) ]; do
+        p=$(var "FK_LUN${i}_NODE$1_SG")
+        [ -n "$p" ] || p=$(var "FK_LUN${i}_NODE$1_SD")
+        out="$out $(dev "$p")"
+        i=$((i + 1))
+    done
+    echo $out
+}
+cluster_toml() {
+    cat > "$1" <<EOT
+cluster = "$2"
+scheme = "id"
+[[node]]
+name = "node1"
+id = 1
+[[node]]
+name = "node2"
+id = 2
+EOT
+}
