@@ -5,10 +5,9 @@
 //! named `<vg>-<lv>` with `-` doubled inside names), with mount points from
 //! `/proc/self/mountinfo`.
 //!
-//! The `devicemapper` crate needs `/dev/mapper/control` and root; sysfs
-//! has everything this model needs except the per-path dm state and the
-//! table's features, which come from a captured `multipath -ll`
-//! ([`super::mpath_ll`]) when they matter.
+//! sysfs does not hold a map's path groups, table features or per-path dm
+//! states: [`super::dm_mpath`] reads those from device-mapper itself (the
+//! `devicemapper` crate, or captured `dmsetup` text).
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,15 +3,19 @@
 //! stacked on top (partitions, kpartx maps, LVM volumes, mounts).
 //!
 //! The model is read from sysfs ([`scan`]), with names that udev would give
-//! (`/dev/disk/by-path`, `/dev/disk/by-id`) read from the device directory
-//! when the links exist and otherwise derived the way udev's `path_id`
-//! builtin and `60-persistent-storage.rules` derive them ([`path_id`],
-//! [`by_id`]). Every reader takes a [`Roots`], so it runs on fixture trees.
+//! (`/dev/disk/by-path`, `/dev/disk/by-id`) taken from udev's database
+//! ([`udev_db`]), else read from the device directory when the links exist,
+//! else derived the way udev's `path_id` builtin and
+//! `60-persistent-storage.rules` derive them ([`path_id`], [`by_id`]).
+//! Multipath maps get their groups and states from device-mapper
+//! ([`dm_mpath`]) and their paths' checker states and priorities from
+//! [`checker`]. Every reader takes a [`Roots`], so it runs on fixture trees.
 //!
 //! Text formats other tools print are in submodules: [`mpath_ll`] parses
-//! and renders `multipath -ll`, [`lsscsi`] renders `lsscsi`'s default
-//! format, [`lvm`] reads `vgs --reportformat json` and writes lvm.conf
-//! filters, and [`compare`] compares two hosts' models.
+//! and renders `multipath -ll`, [`mpathd`] parses `multipathd show paths`,
+//! [`lsscsi`] renders `lsscsi`'s default format, [`lvm`] reads `pvs`, `lvs`
+//! and `vgs --reportformat json` and writes lvm.conf filters, and
+//! [`compare`] compares two hosts' models.
 //!
 //! The JSON form of [`Topology`] (serde) is a stable interface: fields are
 //! only ever added, never renamed or removed, and every optional field is
