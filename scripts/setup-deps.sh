@@ -3,7 +3,9 @@
 #
 # Idempotent: it asks dpkg first and runs apt-get only when something is
 # missing, so a second run on a ready machine takes well under a second and
-# changes nothing.
+# changes nothing. When something is missing it always runs `apt-get update`
+# before `apt-get install` (and once more before a retry if the install
+# fails).
 #
 # Usage: scripts/setup-deps.sh [--check]
 #   --check   only report missing packages (exit 1 if any), install nothing
@@ -47,21 +49,21 @@ if ((EUID != 0)); then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-# Refresh the package lists only when a package is not known to apt yet, or
-# when the lists are absent (fresh container images ship without them).
-need_update=0
-if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-    need_update=1
-else
-    for p in "${missing[@]}"; do
-        apt-cache show "$p" >/dev/null 2>&1 || { need_update=1; break; }
-    done
-fi
-if ((need_update)); then
-    "${SUDO[@]}" apt-get update -q
-fi
+# Always refresh the package lists before installing: a new machine ships
+# lists that are months old while newer versions of some packages are
+# already installed, and an install from the stale lists then fails with
+# unmet dependencies even though every package name is known. A ready
+# machine never gets here (nothing is missing), so it stays fast.
+"${SUDO[@]}" apt-get update -q
 # --no-install-recommends keeps qemu from pulling in a desktop's worth of
 # packages. tgt's postinst may try to start a service; that is harmless here,
 # the test bed starts its own tgtd.
-"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+install_missing() {
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+if ! install_missing; then
+    echo "setup-deps: install failed; refreshing the package lists and trying once more" >&2
+    "${SUDO[@]}" apt-get update -q
+    install_missing
+fi
 echo "setup-deps: installed: ${missing[*]}"
