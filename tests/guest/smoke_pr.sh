@@ -68,11 +68,22 @@ expect "0xb2"
 step 0 "READ FULL STATUS shows both initiator ports" sg_persist --in --read-full-status "$A"
 expect "Key=0xa1"
 expect "Key=0xb2"
+if [ "${FK_FABRIC:-loop}" = iscsi ]; then
+    # iSCSI TransportIDs: initiator name, ",i,0x" and the session's ISID.
+    expect "${FK_NODE0_IQN},i,0x"
+    expect "${FK_NODE1_IQN},i,0x"
+fi
 step 0 "B (now a registrant) writes" write "$B"
-# Plain PREEMPT: PREEMPT AND ABORT deadlocks LIO's tcm_loop fabric on the
-# Debian 6.1 kernel (see scripts/testbed/README.md); two-guests covers it.
-step 0 "A preempts B" \
-    sg_persist --out --preempt --param-rk=$KA --param-sark=$KB --prout-type=5 "$A"
+# On the iSCSI fabric PREEMPT AND ABORT, as fence_scsi sends it; on tcm_loop
+# plain PREEMPT (PREEMPT AND ABORT deadlocks LIO's tcm_loop fabric on the
+# Debian 6.1 kernel, see scripts/testbed/README.md).
+if [ "${FK_FABRIC:-loop}" = iscsi ]; then
+    step 0 "A preempts and aborts B (PREEMPT AND ABORT)" \
+        sg_persist --out --preempt-abort --param-rk=$KA --param-sark=$KB --prout-type=5 "$A"
+else
+    step 0 "A preempts B" \
+        sg_persist --out --preempt --param-rk=$KA --param-sark=$KB --prout-type=5 "$A"
+fi
 step 6 "B's next command gets UNIT ATTENTION" write "$B"
 expect "Registrations preempted|2a/05|asc=0x2a"
 step 24 "then B's write is refused: RESERVATION CONFLICT" write "$B"

@@ -11,6 +11,8 @@
 #                           units $base .. $base+$luns-1 (set by the caller)
 #   cluster_toml FILE NAME  a fencectl config of cluster NAME, nodes node1
 #                           (id 1) and node2 (id 2)
+#   reload_devices          re-read /fk/devices.env after fk-fault changed
+#                           the device map (paths that are gone are unset)
 n=0
 fail() { echo "FAIL: $*"; exit 1; }
 step() {
@@ -50,4 +52,10 @@ id = 1
 name = "node2"
 id = 2
 EOT
+}
+reload_devices() {
+    for _v in $(env | sed -n 's/^\(FK_LUN[0-9]*_NODE[0-9]*_[A-Z0-9_]*\)=.*/\1/p'); do
+        unset "$_v"
+    done
+    . /fk/devices.env
 }

@@ -292,6 +292,8 @@ fn run_testbed_file(inv: Invocation, script: &Path) -> GuestOutput {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Guest {
+    fabric: Fabric,
+    paths_per_node: u32,
     nodes: u32,
     luns: u32,
     lun_size_mb: Option<u32>,
@@ -311,6 +313,8 @@ impl Guest {
     /// Two nodes, one LUN of 64 MiB, no multipath, no scsi_debug.
     pub fn new() -> Self {
         Guest {
+            fabric: Fabric::Loop,
+            paths_per_node: 1,
             nodes: 2,
             luns: 1,
             lun_size_mb: None,
@@ -319,6 +323,19 @@ impl Guest {
             files: Vec::new(),
             timeout: None,
         }
+    }
+
+    /// How the LUNs reach the nodes: tcm_loop (default) or iSCSI.
+    pub fn fabric(mut self, fabric: Fabric) -> Self {
+        self.fabric = fabric;
+        self
+    }
+
+    /// iSCSI fabric: sessions (paths) per node and LUN
+    /// (`FK_LUN<i>_NODE<j>_PATH<p>_*`).
+    pub fn paths_per_node(mut self, p: u32) -> Self {
+        self.paths_per_node = p;
+        self
     }
 
     /// Nexuses (initiator ports, i.e. cluster nodes) per LUN.
@@ -369,12 +386,22 @@ impl Guest {
     }
 
     fn args(&self) -> Vec<OsString> {
-        let mut a: Vec<OsString> = vec![
+        let mut a: Vec<OsString> = Vec::new();
+        if self.fabric != Fabric::Loop {
+            a.extend(["--fabric".into(), self.fabric.as_arg().into()]);
+        }
+        if self.paths_per_node != 1 {
+            a.extend([
+                "--paths-per-node".into(),
+                self.paths_per_node.to_string().into(),
+            ]);
+        }
+        a.extend([
             "--nodes".into(),
             self.nodes.to_string().into(),
             "--luns".into(),
             self.luns.to_string().into(),
-        ];
+        ]);
         if let Some(mb) = self.lun_size_mb {
             a.extend(["--lun-size".into(), mb.to_string().into()]);
         }
@@ -407,6 +434,27 @@ impl Guest {
     /// Run a script file in the guest, e.g. [`guest_script`]`("smoke_pr.sh")`.
     pub fn run_script_file(&self, script: impl AsRef<Path>) -> GuestOutput {
         run_testbed_file(self.invocation(), script.as_ref())
+    }
+}
+
+/// How the LUNs of a [`Guest`] reach its nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fabric {
+    /// LIO tcm_loop: one SCSI host per node; PREEMPT AND ABORT deadlocks.
+    #[default]
+    Loop,
+    /// LIO's iSCSI target on 127.0.0.1 and one open-iscsi initiator per
+    /// node: real sessions, udev's by-path names, PREEMPT AND ABORT works,
+    /// and `fk-fault` can re-login, lose paths and hang LUNs.
+    Iscsi,
+}
+
+impl Fabric {
+    fn as_arg(self) -> &'static str {
+        match self {
+            Fabric::Loop => "loop",
+            Fabric::Iscsi => "iscsi",
+        }
     }
 }
 
@@ -552,6 +600,28 @@ mod tests {
             ]
         );
         assert_eq!(g.invocation().files, [PathBuf::from("/bin/true")]);
+        let i = Guest::new()
+            .fabric(Fabric::Iscsi)
+            .paths_per_node(2)
+            .nodes(2);
+        let args: Vec<String> = i
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--fabric",
+                "iscsi",
+                "--paths-per-node",
+                "2",
+                "--nodes",
+                "2",
+                "--luns",
+                "1"
+            ]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! The scripts are in `tests/guest/`. They skip when the test bed is not
 //! built, unless `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, DiskB, Guest, TwoGuests};
+use fencekit_tests::{guest_script, require_or_skip, DiskB, Fabric, Guest, TwoGuests};
 
 #[test]
 fn guest_smoke_pr_sequence() {
@@ -16,6 +16,44 @@ fn guest_smoke_pr_sequence() {
         .run_script_file(guest_script("smoke_pr.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: persistent reservation sequence");
+}
+
+/// The reference sequence on the iSCSI fabric, where the preempt is
+/// PREEMPT AND ABORT (fence_scsi's default), and READ FULL STATUS shows the
+/// iSCSI TransportIDs.
+#[test]
+fn guest_smoke_pr_preempt_and_abort_iscsi() {
+    if !require_or_skip("guest_smoke_pr_preempt_and_abort_iscsi") {
+        return;
+    }
+    let out = Guest::new()
+        .fabric(Fabric::Iscsi)
+        .nodes(2)
+        .luns(1)
+        .run_script_file(guest_script("smoke_pr.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PREEMPT AND ABORT")
+        .assert_stdout_contains("PASS: persistent reservation sequence");
+}
+
+/// The iSCSI fabric's device map (2 LUNs x 2 nodes x 2 paths, udev's
+/// by-path names, node 0's multipath maps) and every fk-fault, checked with
+/// sg3-utils and dd.
+#[test]
+fn guest_smoke_iscsi_fabric_and_faults() {
+    if !require_or_skip("guest_smoke_iscsi_fabric_and_faults") {
+        return;
+    }
+    let out = Guest::new()
+        .fabric(Fabric::Iscsi)
+        .nodes(2)
+        .luns(2)
+        .paths_per_node(2)
+        .multipath(true)
+        .file(guest_script("steps.sh"))
+        .run_script_file(guest_script("smoke_iscsi.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: iscsi fabric and faults");
 }
 
 #[test]
