@@ -152,6 +152,29 @@ fn kernel_name(device: &Path, roots: &Roots) -> Option<String> {
         })
 }
 
+/// The logical unit's identity as sysfs gives it (`device/wwid`, e.g.
+/// `naa.6001405...`) for an sd or sg node, found through the node's device
+/// number (`/sys/dev/{block,char}/MAJ:MIN/device/wwid`). None for anything
+/// else (a regular file, a dm map, a device without the attribute).
+pub fn unit_wwid(device: &Path, roots: &Roots) -> Option<String> {
+    let md = fs::metadata(device).ok()?;
+    let kind = if md.file_type().is_block_device() {
+        "block"
+    } else if md.file_type().is_char_device() {
+        "char"
+    } else {
+        return None;
+    };
+    let rdev = md.rdev();
+    let (maj, min) = (libc::major(rdev), libc::minor(rdev));
+    read_trim(
+        &roots
+            .sys
+            .join(format!("dev/{kind}/{maj}:{min}"))
+            .join("device/wwid"),
+    )
+}
+
 /// Resolves a device name to a single device or a multipath map with its
 /// paths. Partitions resolve to their disk (or map): reservations are per
 /// logical unit.

@@ -8,7 +8,8 @@
 #   dev NAME                /dev/NAME for a bare name, NAME for a path
 #   var NAME                the value of the variable named NAME
 #   paths J                 node J's nexus to every unit (sg preferred),
-#                           units $base .. $base+$luns-1 (set by the caller)
+#                           units $base .. $base+$luns-1 (set by the caller);
+#                           every path of the node when FK_PATHS > 1
 #   cluster_toml FILE NAME  a fencectl config of cluster NAME, nodes node1
 #                           (id 1) and node2 (id 2)
 #   reload_devices          re-read /fk/devices.env after fk-fault changed
@@ -37,6 +38,13 @@ paths() {
         p=$(var "FK_LUN${i}_NODE$1_SG")
         [ -n "$p" ] || p=$(var "FK_LUN${i}_NODE$1_SD")
         out="$out $(dev "$p")"
+        # iSCSI fabric with several paths per node: the other paths too.
+        q=1
+        while [ "$q" -lt "${FK_PATHS:-1}" ]; do
+            p=$(var "FK_LUN${i}_NODE$1_PATH${q}_SG")
+            [ -n "$p" ] && out="$out $(dev "$p")"
+            q=$((q + 1))
+        done
         i=$((i + 1))
     done
     echo $out

@@ -3,7 +3,7 @@
 //! The tests skip when the test bed is not built, unless
 //! `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, DiskB, Guest, TwoGuests};
+use fencekit_tests::{guest_script, require_or_skip, DiskB, Fabric, Guest, TwoGuests};
 
 #[test]
 fn guest_fencectl_lio() {
@@ -17,6 +17,28 @@ fn guest_fencectl_lio() {
         .file(guest_script("steps.sh"))
         .run_script_file(guest_script("fencectl_lio.sh"));
     out.assert_success()
+        .assert_stdout_contains("PASS: fencectl_lio");
+}
+
+/// The same sequence on the iSCSI fabric, where the fence is PREEMPT AND
+/// ABORT (no --preempt-only): 4 LUNs, 2 nodes, 2 paths (sessions) per node,
+/// every path of each node named, the victim refused on every path.
+#[test]
+fn guest_fencectl_iscsi_preempt_and_abort() {
+    if !require_or_skip("guest_fencectl_iscsi_preempt_and_abort") {
+        return;
+    }
+    let out = Guest::new()
+        .fabric(Fabric::Iscsi)
+        .nodes(2)
+        .luns(4)
+        .paths_per_node(2)
+        .tool("fencectl")
+        .file(guest_script("steps.sh"))
+        .run_script_file(guest_script("fencectl_lio.sh"));
+    out.assert_success()
+        .assert_stdout_contains("preempt-and-abort")
+        .assert_stdout_contains("cannot write on all 8 paths (4 LUNs)")
         .assert_stdout_contains("PASS: fencectl_lio");
 }
 

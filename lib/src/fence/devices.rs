@@ -87,13 +87,19 @@ impl FenceDevice {
 }
 
 /// Resolves device names into fence devices, expanding multipath maps
-/// (unless `multipath` is false).
+/// (unless `multipath` is false). Plain devices that are paths of one
+/// logical unit (the same `device/wwid` in sysfs, e.g. the sessions of an
+/// iSCSI host with two paths, each named by the user) become one device
+/// with several paths, so that a change reaches every path while a
+/// self-preempt or a preempt goes through one of them only (a preempt
+/// through one path removes the key from every path: fence-agents issue
+/// 594).
 pub fn resolve(
     names: &[String],
     multipath: bool,
     roots: &Roots,
 ) -> Result<Vec<FenceDevice>, DevSetError> {
-    names
+    let devs = names
         .iter()
         .map(|n| {
             if multipath {
@@ -102,7 +108,43 @@ pub fn resolve(
                 Ok(FenceDevice::single(n))
             }
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(merge_paths_of_one_unit(devs, |p| {
+        devset::unit_wwid(p, roots)
+    }))
+}
+
+/// Joins plain (single-path, not multipath) devices whose unit identity
+/// `wwid` gives the same value into the first of them, in the order given.
+/// Devices without an identity, and maps, are left as they are.
+pub fn merge_paths_of_one_unit(
+    devs: Vec<FenceDevice>,
+    wwid: impl Fn(&Path) -> Option<String>,
+) -> Vec<FenceDevice> {
+    let mut out: Vec<FenceDevice> = Vec::with_capacity(devs.len());
+    let mut ids: Vec<Option<String>> = Vec::with_capacity(devs.len());
+    for d in devs {
+        let id = if d.multipath || d.paths.len() != 1 {
+            None
+        } else {
+            wwid(&d.paths[0])
+        };
+        if let Some(id) = &id {
+            if let Some(i) = ids.iter().position(|x| x.as_ref() == Some(id)) {
+                let into = &mut out[i];
+                for p in d.paths {
+                    if !into.paths.contains(&p) {
+                        into.paths.push(p);
+                    }
+                }
+                into.unusable.extend(d.unusable);
+                continue;
+            }
+        }
+        ids.push(id);
+        out.push(d);
+    }
+    out
 }
 
 /// Parses `vgs --noheadings --separator : --options vg_attr,pv_name`
@@ -173,6 +215,36 @@ impl Opener for SgOpener {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_of_one_unit_named_separately_become_one_device() {
+        let names = ["/dev/sg0", "/dev/sg4", "/dev/sg1", "/dev/sg5", "/x"];
+        let devs: Vec<FenceDevice> = names.iter().map(|n| FenceDevice::single(n)).collect();
+        let merged = merge_paths_of_one_unit(devs, |p| match p.to_str() {
+            Some("/dev/sg0" | "/dev/sg4") => Some("naa.1".into()),
+            Some("/dev/sg1" | "/dev/sg5") => Some("naa.2".into()),
+            _ => None,
+        });
+        let got: Vec<(String, Vec<PathBuf>)> = merged
+            .iter()
+            .map(|d| (d.name.clone(), d.paths.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "/dev/sg0".into(),
+                    vec!["/dev/sg0".into(), "/dev/sg4".into()]
+                ),
+                (
+                    "/dev/sg1".into(),
+                    vec!["/dev/sg1".into(), "/dev/sg5".into()]
+                ),
+                ("/x".into(), vec!["/x".into()]),
+            ]
+        );
+        assert!(merged.iter().all(|d| !d.multipath));
+    }
 
     #[test]
     fn vgs_shared_pvs() {
