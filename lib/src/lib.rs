@@ -12,6 +12,7 @@
 //! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
 //! - [`topology`]: the storage stack from LUN to path, multipath map,
 //!   partition and volume group; `multipath -ll` and `lsscsi` formats.
+//! - [`util`]: the deadline on blocking device calls.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
@@ -24,3 +25,4 @@ pub mod prset;
 pub mod qdisk;
 pub mod scsi;
 pub mod topology;
+pub mod util;

@@ -99,6 +99,14 @@ impl<T> DeviceOutcome<T> {
         }
     }
 
+    /// True for an all-path command that reached some paths but failed on
+    /// others: the registration now differs between the paths of one unit.
+    pub fn partial(&self, all: bool) -> bool {
+        all && self.target.is_ok()
+            && self.paths.iter().any(|p| p.result.is_ok())
+            && self.paths.iter().any(|p| p.result.is_err())
+    }
+
     /// The error that decides this device's exit status: the last failure
     /// for one-path commands that never succeeded, the first failure for
     /// all-path commands.
@@ -243,6 +251,50 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].device, "/dev/fencekit-none-b");
         assert!(out.iter().all(|o| o.target.is_err() && !o.succeeded(true)));
+    }
+
+    #[test]
+    fn partial_means_some_but_not_all_paths_of_an_all_path_change() {
+        let map = Target::Multipath {
+            map: "/dev/mapper/m".into(),
+            dm_name: "m".into(),
+            kernel_name: "dm-0".into(),
+            paths: Vec::new(),
+        };
+        let path = |p: &str, ok: bool| PathOutcome {
+            path: PathBuf::from(p),
+            result: if ok {
+                Ok(())
+            } else {
+                Err(ScsiError::Os {
+                    device: p.into(),
+                    command: crate::scsi::error::CommandName::from("Register"),
+                    source: std::io::Error::from_raw_os_error(6),
+                })
+            },
+        };
+        let o = DeviceOutcome {
+            device: "/dev/mapper/m".into(),
+            target: Ok(map.clone()),
+            paths: vec![path("/dev/sda", true), path("/dev/sdc", false)],
+        };
+        assert!(o.partial(true));
+        assert!(
+            !o.partial(false),
+            "a one-path command that succeeded is not partial"
+        );
+        let all_failed = DeviceOutcome {
+            device: "/dev/mapper/m".into(),
+            target: Ok(map.clone()),
+            paths: vec![path("/dev/sda", false), path("/dev/sdc", false)],
+        };
+        assert!(!all_failed.partial(true));
+        let all_ok = DeviceOutcome {
+            device: "/dev/mapper/m".into(),
+            target: Ok(map),
+            paths: vec![path("/dev/sda", true), path("/dev/sdc", true)],
+        };
+        assert!(!all_ok.partial(true));
     }
 
     #[test]

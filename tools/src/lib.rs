@@ -18,6 +18,9 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// Command-line syntax error.
     pub const SYNTAX: u8 = 1;
+    /// A change reached some paths of a multipath map but not all of them
+    /// (sg3_utils leaves 4 unused; prkeys' own commands only).
+    pub const PARTIAL: u8 = 4;
     /// A device or other file could not be used.
     pub const FILE_ERROR: u8 = 15;
     /// Anything else.

@@ -10,13 +10,12 @@
 //! exits by itself if the I/O ever completes. This is the same contract as
 //! sbd's libaio timeout, without needing `io_cancel`.
 
+use crate::util::DeadlineError;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
 
 use super::format::{
@@ -63,38 +62,31 @@ impl AlignedBuf {
 }
 
 /// Runs `f` in a detached worker thread and waits at most `deadline` for
-/// its result. On timeout the worker is left to finish (or hang) alone.
+/// its result ([`crate::util::with_deadline`]). On timeout the worker is
+/// left to finish (or hang) alone.
 pub fn with_deadline<T, F>(device: &Path, deadline: Duration, f: F) -> Result<T, QdiskError>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let (tx, rx) = mpsc::sync_channel(1);
-    thread::Builder::new()
-        .name("qdisk-io".into())
-        .spawn(move || {
-            // The receiver is gone when the caller has timed out: nothing to do.
-            let _ = tx.send(f());
-        })
-        .map_err(|source| QdiskError::Io {
+    crate::util::with_deadline("qdisk-io", deadline, f).map_err(|e| match e {
+        DeadlineError::Elapsed(deadline) => QdiskError::Timeout {
+            device: device.to_path_buf(),
+            deadline,
+        },
+        DeadlineError::Spawn(source) => QdiskError::Io {
             device: device.to_path_buf(),
             op: "spawn I/O worker",
             offset: 0,
             source,
-        })?;
-    match rx.recv_timeout(deadline) {
-        Ok(v) => Ok(v),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(QdiskError::Timeout {
-            device: device.to_path_buf(),
-            deadline,
-        }),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(QdiskError::Io {
+        },
+        DeadlineError::Lost => QdiskError::Io {
             device: device.to_path_buf(),
             op: "I/O worker",
             offset: 0,
             source: io::Error::other("I/O worker ended without a result"),
-        }),
-    }
+        },
+    })
 }
 
 /// How to open a quorum disk.
@@ -372,7 +364,7 @@ mod tests {
     fn deadline_returns_while_worker_is_stuck() {
         let t0 = Instant::now();
         let r = with_deadline(Path::new("/dev/stuck"), Duration::from_millis(200), || {
-            thread::sleep(Duration::from_secs(30));
+            std::thread::sleep(Duration::from_secs(30));
         });
         let took = t0.elapsed();
         assert!(matches!(r, Err(QdiskError::Timeout { .. })), "{r:?}");

@@ -247,6 +247,7 @@ struct Report<'a, T: Serialize> {
 fn status_of<T>(o: &DeviceOutcome<T>, all: bool) -> u8 {
     match (&o.target, o.deciding_error(all)) {
         (Err(e), _) => devset_exit_code(e),
+        (Ok(_), Some(_)) if o.partial(all) => fencekit_tools::exit::PARTIAL,
         (_, Some(e)) => e.exit_code(),
         (Ok(_), None) if o.succeeded(all) => 0,
         _ => fencekit_tools::exit::OTHER,
@@ -256,6 +257,19 @@ fn status_of<T>(o: &DeviceOutcome<T>, all: bool) -> u8 {
 fn error_of<T>(o: &DeviceOutcome<T>, all: bool) -> Option<String> {
     match &o.target {
         Err(e) => Some(e.to_string()),
+        Ok(_) if o.partial(all) => {
+            let ok = o.paths.iter().filter(|p| p.result.is_ok()).count();
+            let failed: Vec<String> = o
+                .failed_paths()
+                .map(|(p, e)| format!("{}: {e}", p.display()))
+                .collect();
+            Some(format!(
+                "{}: partial: done on {ok} of {} paths; failed on {}",
+                o.device,
+                o.paths.len(),
+                failed.join("; ")
+            ))
+        }
         Ok(_) => o.deciding_error(all).map(|e| match e {
             ScsiError::IllegalRequest {
                 reason: IllegalReason::InvalidOpcode | IllegalReason::InvalidFieldInCdb,
