@@ -157,6 +157,16 @@ fn kernel_name(device: &Path, roots: &Roots) -> Option<String> {
 /// number (`/sys/dev/{block,char}/MAJ:MIN/device/wwid`). None for anything
 /// else (a regular file, a dm map, a device without the attribute).
 pub fn unit_wwid(device: &Path, roots: &Roots) -> Option<String> {
+    scsi_device_attr(device, roots, "wwid")
+}
+
+/// The SCSI device state (`running`, `offline`, `blocked`, ...) of an sd or
+/// sg node, from `/sys/dev/{block,char}/MAJ:MIN/device/state`.
+pub fn scsi_state(device: &Path, roots: &Roots) -> Option<String> {
+    scsi_device_attr(device, roots, "state")
+}
+
+fn scsi_device_attr(device: &Path, roots: &Roots, attr: &str) -> Option<String> {
     let md = fs::metadata(device).ok()?;
     let kind = if md.file_type().is_block_device() {
         "block"
@@ -171,7 +181,8 @@ pub fn unit_wwid(device: &Path, roots: &Roots) -> Option<String> {
         &roots
             .sys
             .join(format!("dev/{kind}/{maj}:{min}"))
-            .join("device/wwid"),
+            .join("device")
+            .join(attr),
     )
 }
 

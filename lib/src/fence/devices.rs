@@ -102,13 +102,22 @@ pub fn resolve(
     let devs = names
         .iter()
         .map(|n| {
-            if multipath {
-                devset::resolve(Path::new(n), roots).map(|t| FenceDevice::from_target(n, &t))
+            let mut d = if multipath {
+                devset::resolve(Path::new(n), roots).map(|t| FenceDevice::from_target(n, &t))?
             } else {
-                Ok(FenceDevice::single(n))
+                FenceDevice::single(n)
+            };
+            // A plain device that sysfs says cannot take commands (offline)
+            // is tried last and reported.
+            if !d.multipath {
+                let p = d.paths[0].clone();
+                if matches!(devset::scsi_state(&p, roots).as_deref(), Some(s) if s != "running") {
+                    d.unusable.push(p);
+                }
             }
+            Ok(d)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, DevSetError>>()?;
     Ok(merge_paths_of_one_unit(devs, |p| {
         devset::unit_wwid(p, roots)
     }))

@@ -302,6 +302,10 @@ pub struct FenceReport {
     pub device: String,
     /// The victim's key was registered when the fence began.
     pub victim_was_registered: bool,
+    /// Paths that sysfs did not call usable when the fence began (offline,
+    /// ...): tried last, and named so the lost path is seen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unusable_paths: Vec<String>,
     /// Every command sent.
     pub steps: Vec<Step>,
     /// The victim's key is no longer registered.
@@ -327,6 +331,11 @@ pub fn fence_device<O: Opener>(
     let mut rep = FenceReport {
         device: dev.name.clone(),
         victim_was_registered: false,
+        unusable_paths: dev
+            .unusable
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         steps: Vec::new(),
         victim_gone: false,
         reservation: None,

@@ -570,6 +570,9 @@ fn fence(
                 what,
                 holder_text(&d.reservation)
             );
+            for p in &d.unusable_paths {
+                println!("    path {p}: FAILED: not usable (sysfs device state is not running)");
+            }
             print_steps(&d.steps);
             if let Some(e) = &d.error {
                 println!("    error: {e}");
