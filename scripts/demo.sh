@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# A walk through fencekit in the guest test bed: one LIO LUN seen by two
-# nodes (two I_T nexuses); prkeys, then pathmap, qdisk and fencectl. Each
-# command is printed ("$ ...") before its output.
+# A walk through fencekit in the guest test bed: one LIO LUN exported over
+# iSCSI on 127.0.0.1 and seen by two nodes (two open-iscsi initiators, two
+# I_T nexuses); prkeys, then pathmap, qdisk and fencectl, with PREEMPT AND
+# ABORT as fence_scsi sends it. Each command is printed ("$ ...") before its
+# output.
 #
 # Usage: scripts/demo.sh     (or: make demo)
 # Needs the programs in target/debug (cargo build -p fencekit-tools; make
@@ -39,8 +41,9 @@ run() {
 }
 dd if=/dev/zero of=/tmp/block bs=512 count=1 2>/dev/null
 
-note "One LUN ($FK_LUN0_WWID), two nodes: node 1 sees it as $N1, node 2 as $N2."
-run 0 lsscsi
+note "One LUN ($FK_LUN0_WWID), two nodes: node 1 ($FK_NODE0_IQN) sees it as $N1," \
+    "node 2 ($FK_NODE1_IQN) as $N2, each through its own iSCSI session."
+run 0 lsscsi -t
 note "Both nodes register a key (REGISTER AND IGNORE EXISTING KEY)."
 run 0 prkeys register --key 0x1 "$N1"
 run 0 prkeys register --key 0x2 "$N2"
@@ -50,10 +53,9 @@ run 0 prkeys keys "$N1"
 run 0 prkeys reservation "$N2"
 note "Node 1 writes: accepted."
 run 0 dd if=/tmp/block of="$N1" bs=512 count=1 oflag=direct
-note "Node 1 fences node 2: its key is preempted." \
-    "(Plain PREEMPT: PREEMPT AND ABORT, prkeys preempt --abort, deadlocks LIO's" \
-    "tcm_loop target on this guest kernel; see scripts/testbed/README.md.)"
-run 0 prkeys preempt --key 0x1 --victim 0x2 --type wero "$N1"
+note "Node 1 fences node 2: PREEMPT AND ABORT removes its key and aborts its" \
+    "queued commands."
+run 0 prkeys preempt --key 0x1 --victim 0x2 --type wero --abort "$N1"
 run 0 prkeys keys "$N1"
 note "Node 2 writes one block (WRITE(10) with sg_raw): its first command" \
     "reports the preemption (UNIT ATTENTION, status 6)..."
@@ -93,7 +95,7 @@ F="fencectl --config /tmp/fk/cluster.toml --no-multipath"
 run 0 $F --state-file /tmp/fk/node1.state unfence --node node1 -d "$N1"
 run 0 $F --state-file /tmp/fk/node2.state unfence --node node2 -d "$N2"
 run 0 $F status -d "$N1"
-run 0 $F --state-file /tmp/fk/node1.state fence --node node1 --victim node2 -d "$N1" --preempt-only
+run 0 $F --state-file /tmp/fk/node1.state fence --node node1 --victim node2 -d "$N1"
 run 6 sg_raw -s 512 -i /tmp/block "$N2SG" 2a 00 00 00 00 00 00 00 01 00
 run 24 sg_raw -s 512 -i /tmp/block "$N2SG" 2a 00 00 00 00 00 00 00 01 00
 run 2 $F --state-file /tmp/fk/node2.state check
@@ -122,4 +124,4 @@ fi
 note "Done."
 GUEST
 bin=$(dirname "$prkeys")
-exec scripts/testbed/run-in-guest --nodes 2 --luns 1 "$script" "$prkeys" "$bin/pathmap" "$bin/qdisk" "$bin/fencectl"
+exec scripts/testbed/run-in-guest --fabric iscsi --nodes 2 --luns 1 "$script" "$prkeys" "$bin/pathmap" "$bin/qdisk" "$bin/fencectl"

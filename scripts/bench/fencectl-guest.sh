@@ -1,8 +1,8 @@
 #!/bin/sh
 # Guest side of scripts/bench/fencectl-vs-fence_scsi: times fence_scsi's
 # command sequence against one fencectl call, fencing a victim on every LIO
-# LUN of the test bed. With FK_NODES >= 4, nexuses 0 and 1 are the
-# survivor's paths and 2 and 3 the victim's; with 2, one path each. Prints
+# LUN of the test bed (iSCSI fabric): node 0 is the survivor, node 1 the
+# victim, each with FK_PATHS paths (sessions) to every LUN. Prints
 # one line per round and case:
 #   round  case  ms  luns_fenced
 # and at the end the mean of each case and their ratio.
@@ -11,21 +11,20 @@ R=${FK_BENCH_ROUNDS:-3}
 L=$FK_LUNS
 fail() { echo "FAIL: $*"; exit 1; }
 var() { eval "printf '%s' \"\${$1:-}\""; }
-# paths J: nexus J of every LUN.
+# paths J P: node J's path P to every LUN.
 paths() {
     out=""
     i=0
     while [ "$i" -lt "$L" ]; do
-        out="$out $(var "FK_LUN${i}_NODE$1_SG")"
+        out="$out $(var "FK_LUN${i}_NODE$1_PATH$2_SG")"
         i=$((i + 1))
     done
     echo $out
 }
-if [ "$FK_NODES" -ge 4 ]; then
-    S=$(paths 0); S2=$(paths 1); V=$(paths 2); V2=$(paths 3)
-else
-    [ "$FK_NODES" -ge 2 ] || fail "needs FK_NODES >= 2"
-    S=$(paths 0); S2=""; V=$(paths 1); V2=""
+[ "${FK_FABRIC:-}" = iscsi ] || fail "needs the iscsi fabric"
+S=$(paths 0 0); V=$(paths 1 0); S2=""; V2=""
+if [ "${FK_PATHS:-1}" -ge 2 ]; then
+    S2=$(paths 0 1); V2=$(paths 1 1)
 fi
 # The survivor fences through its first path of each LUN, as fence_scsi
 # does through a multipath map (one path per device).
@@ -78,12 +77,12 @@ r=1
 while [ "$r" -le "$R" ]; do
     setup
     # (a) fence_scsi's sequence per device: TEST UNIT READY, read keys,
-    # preempt (PREEMPT here, PREEMPT AND ABORT in fence_scsi), read keys.
+    # PREEMPT AND ABORT, read keys.
     t0=$(now_ms)
     for d in $S; do
         sg_turs "$d" > /dev/null 2>&1
         sg_persist -n -i -k -d "$d" > /dev/null 2>&1
-        sg_persist -n -o -P -T 5 -K "0x$KS" -S "0x$KV" -d "$d" > /dev/null 2>&1 || echo "preempt failed on $d"
+        sg_persist -n -o -A -T 5 -K "0x$KS" -S "0x$KV" -d "$d" > /dev/null 2>&1 || echo "preempt and abort failed on $d"
         sg_persist -n -i -k -d "$d" > /dev/null 2>&1
     done
     t1=$(now_ms)
@@ -96,11 +95,11 @@ while [ "$r" -le "$R" ]; do
     # (b) one fencectl call for every LUN.
     t0=$(now_ms)
     $F --state-file /tmp/fk-survivor.state fence --victim victim --node survivor \
-        --preempt-only -d $S > /tmp/fk-fence.out 2>&1 || { cat /tmp/fk-fence.out; echo "fencectl failed"; }
+        -d $S > /tmp/fk-fence.out 2>&1 || { cat /tmp/fk-fence.out; echo "fencectl failed"; }
     t1=$(now_ms)
     gone=$((L - $(count_victim)))
     [ "$gone" -eq "$L" ] || ok=0
-    report "$r" "fencectl fence --preempt-only, one call" $((t1 - t0)) "$gone"
+    report "$r" "fencectl fence (PREEMPT AND ABORT), one call" $((t1 - t0)) "$gone"
     tb=$((tb + t1 - t0))
     r=$((r + 1))
 done
