@@ -207,8 +207,14 @@ enum Cmd {
         #[command(flatten)]
         devs: Devs,
         /// Do not register and remove a test key.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "write_test_in_use")]
         no_write: bool,
+        /// Register and remove the test key even on a device that has
+        /// registrations or a reservation (by default such a device is only
+        /// read). Even then only an unregistered nexus gets the test key,
+        /// and only the test key is removed.
+        #[arg(long)]
+        write_test_in_use: bool,
         /// Two nexuses to one LUN: run the whole sequence. DEV_B is on this
         /// host, or with --peer-cmd on the peer.
         #[arg(long, num_args = 2, value_names = ["DEV_A", "DEV_B"])]
@@ -763,7 +769,7 @@ fn list(ctx: &Ctx, json: bool) -> Result<u8, Fail> {
 fn verify_cmd(
     ctx: &Ctx,
     devs: &Devs,
-    no_write: bool,
+    write: verify::WriteTest,
     pair: &[PathBuf],
     peer_cmd: Option<&str>,
     force: bool,
@@ -822,7 +828,7 @@ fn verify_cmd(
     let mut all = true;
     let mut out = Vec::new();
     for d in &set {
-        let f = verify::gather(&opener, d, &ctx.g.sysfs_root, !no_write);
+        let f = verify::gather(&opener, d, &ctx.g.sysfs_root, write);
         let checks = verify::assess(&f);
         let ok = verify::passed(&checks);
         all &= ok;
@@ -1186,6 +1192,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         Cmd::Verify {
             devs,
             no_write,
+            write_test_in_use,
             pair,
             peer_cmd,
             force,
@@ -1194,7 +1201,11 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         } => verify_cmd(
             &ctx,
             devs,
-            *no_write,
+            match (*no_write, *write_test_in_use) {
+                (true, _) => verify::WriteTest::Never,
+                (false, true) => verify::WriteTest::EvenInUse,
+                (false, false) => verify::WriteTest::IfIdle,
+            },
             pair,
             peer_cmd.as_deref(),
             *force,
