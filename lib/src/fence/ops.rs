@@ -107,6 +107,25 @@ pub(crate) fn on_path<O: Opener, R>(
     opener.open(p).and_then(|d| f(&d))
 }
 
+/// The logical unit's APTPL as REPORT CAPABILITIES reports it (PTPL_A).
+/// SPC-4 lets the APTPL bit of the last REGISTER or REGISTER AND IGNORE
+/// EXISTING KEY on any nexus decide for the whole unit, so every REGISTER
+/// that is not meant to change it must carry this value. A device without
+/// REPORT CAPABILITIES (ILLEGAL REQUEST) has no PTPL_A to keep: false.
+pub fn unit_aptpl<T: Transport>(d: &Device<T>) -> Result<bool, ScsiError> {
+    match d.report_capabilities() {
+        Ok(c) => Ok(c.ptpl_a),
+        Err(ScsiError::IllegalRequest { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The APTPL to register with on `dev`: true when asked for, otherwise
+/// the unit's own (read through one path).
+fn aptpl_for<O: Opener>(opener: &O, dev: &FenceDevice, asked: bool) -> bool {
+    asked || one_path(opener, dev, unit_aptpl).0.unwrap_or(false)
+}
+
 /// The reservation on a device, for reports.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Holder {
@@ -149,7 +168,9 @@ pub struct UnfenceReport {
 
 /// Unfence one device: register `key` on every path, self-preempt a key
 /// that was already there through the first path, reserve type 5 if no
-/// reservation exists.
+/// reservation exists. With `aptpl` the registrations set APTPL; without
+/// it they carry the unit's current PTPL_A, so a unit another node made
+/// persistent stays persistent.
 pub fn unfence_device<O: Opener>(
     opener: &O,
     dev: &FenceDevice,
@@ -175,6 +196,7 @@ pub fn unfence_device<O: Opener>(
         }
     };
     rep.was_registered = keys.contains(&key);
+    let aptpl = aptpl_for(opener, dev, aptpl);
     let order = dev.read_order();
     let Some((first, rest)) = order.split_first() else {
         rep.error = Some(format!("{}: no paths", dev.name));
@@ -352,10 +374,12 @@ pub fn fence_device<O: Opener>(
             ));
             return rep;
         }
-        // fence_scsi registers the survivor first.
+        // fence_scsi registers the survivor first, here with the unit's
+        // APTPL.
+        let aptpl = aptpl_for(opener, dev, false);
         let paths: Vec<&Path> = dev.read_order();
         let steps = par_map(&paths, |p| {
-            let r = on_path(opener, p, |d| d.register_and_ignore(own, false));
+            let r = on_path(opener, p, |d| d.register_and_ignore(own, aptpl));
             Step::new(p, "register-and-ignore", &r)
         });
         rep.steps.extend(steps);
@@ -483,9 +507,11 @@ impl DeviceStatus {
 
 /// Whether `own` is registered through this path: REGISTER with `own` as
 /// both the old and the new key succeeds only for a nexus registered with
-/// `own`, and changes nothing else (it does advance the PR generation).
+/// `own`, and changes nothing else (it does advance the PR generation). It
+/// carries the unit's APTPL ([`unit_aptpl`]), which it would otherwise set.
 pub fn probe_path<T: Transport>(d: &Device<T>, own: Key) -> Result<bool, ScsiError> {
-    match d.register(own, own, false) {
+    let aptpl = unit_aptpl(d)?;
+    match d.register(own, own, aptpl) {
         Ok(()) => Ok(true),
         Err(ScsiError::ReservationConflict { .. }) => Ok(false),
         Err(e) => Err(e),
@@ -911,5 +937,27 @@ mod tests {
         assert_eq!(r, s);
         assert_eq!(r.key().unwrap(), A);
         assert!(State::load(&t.path().join("none")).is_err());
+    }
+
+    #[test]
+    fn aptpl_survives_status_probe_and_fence() {
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, true);
+        unfence_device(&o, &da, A, true);
+        assert!(l.lock().unwrap().aptpl);
+        status(&o, std::slice::from_ref(&da), Some(A));
+        assert!(l.lock().unwrap().aptpl, "status --probe reset PTPL_A");
+        // The survivor's own registration (with --register) keeps APTPL.
+        l.lock().unwrap().regs.retain(|r| r.1 != A);
+        let da1 = map("mpatha", &["/a/sdc"]);
+        let how = FenceHow {
+            register: true,
+            ..PREEMPT
+        };
+        let r = fence(&o, std::slice::from_ref(&da1), A, B, how).unwrap();
+        assert!(r.complete, "{r:?}");
+        assert!(l.lock().unwrap().aptpl, "fence reset PTPL_A");
     }
 }

@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use super::devices::{FenceDevice, Opener};
-use super::ops::{on_path, one_path, PreemptMode, Step};
+use super::ops::{on_path, one_path, unit_aptpl, PreemptMode, Step};
 use crate::scsi::error::ScsiError;
 use crate::scsi::pr::Key;
 
@@ -202,8 +202,11 @@ fn reclaim_disk<O: Opener>(
     mode: PreemptMode,
     d: &mut RaceDisk,
 ) {
+    // The registration carries the unit's APTPL, which it would otherwise
+    // reset.
+    let aptpl = one_path(opener, dev, unit_aptpl).0.unwrap_or(false);
     for p in &dev.paths {
-        let r = on_path(opener, p, |x| x.register_and_ignore(own, false));
+        let r = on_path(opener, p, |x| x.register_and_ignore(own, aptpl));
         d.steps
             .push(Step::new(p, "reclaim register-and-ignore", &r));
     }
@@ -397,5 +400,22 @@ mod tests {
             race(&o, d1, A, &[A], PreemptMode::Preempt).unwrap_err(),
             RaceError::SelfInLosers(A)
         );
+    }
+
+    #[test]
+    fn race_reclaim_keeps_the_units_aptpl() {
+        let (o, da, db, lus) = three();
+        for l in &lus {
+            l.lock().unwrap().aptpl = true;
+        }
+        race(&o, &db[..1], B, &[A], PreemptMode::Preempt).unwrap();
+        let r = race(&o, &da, A, &[B], PreemptMode::Preempt).unwrap();
+        assert!(
+            r.won() && r.disks[0].steps[0].action.starts_with("reclaim"),
+            "{r:?}"
+        );
+        for l in &lus {
+            assert!(l.lock().unwrap().aptpl, "race reset PTPL_A");
+        }
     }
 }

@@ -124,7 +124,8 @@ enum Cmd {
         who: Who,
         #[command(flatten)]
         devs: Devs,
-        /// Register with APTPL (persist through power loss).
+        /// Register with APTPL (persist through power loss). Without it the
+        /// registrations carry the unit's current APTPL (PTPL_A).
         #[arg(long)]
         aptpl: bool,
         /// Do not write the state file.
