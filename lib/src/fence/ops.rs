@@ -337,6 +337,109 @@ pub struct FenceReport {
     pub error: Option<String>,
 }
 
+/// True when a command that failed this way may still have run on the
+/// logical unit: it left this host (it timed out, or the transport or the
+/// OS failed it on the way back). Only a device that could not be opened
+/// certainly saw nothing.
+fn may_have_run(e: &ScsiError) -> bool {
+    path_failure(e) && !matches!(e, ScsiError::Open { .. })
+}
+
+/// Sends the preempt of `victim` through the paths of `dev` in turn, and
+/// records every attempt in `steps`:
+///
+/// - A RESERVATION CONFLICT on a path while `own` is registered on the
+///   device (`own_present`) means that path's nexus lacks the key (an
+///   iSCSI re-login gives a new I_T nexus, fence-agents 517/529/558): the
+///   nexus is registered again (with the unit's APTPL) and the preempt is
+///   sent once more through it. A node whose key is gone everywhere never
+///   gets here (it may have been fenced itself).
+/// - A path failure after which the command may have run (timeout,
+///   transport or OS error) is followed by reading the keys back through
+///   the other paths: if the victim is gone, the preempt took effect and
+///   is not sent again; only otherwise does it go through the next path.
+fn preempt_victim<O: Opener>(
+    opener: &O,
+    dev: &FenceDevice,
+    own: Key,
+    victim: Key,
+    mode: PreemptMode,
+    own_present: bool,
+    steps: &mut Vec<Step>,
+) -> Result<(), ScsiError> {
+    let action = |r: &Result<PreemptMode, ScsiError>| match r {
+        Ok(used) if *used != mode => "preempt (preempt-and-abort not supported)",
+        Ok(used) => used.name(),
+        Err(_) => mode.name(),
+    };
+    let order = dev.read_order();
+    let mut last = None;
+    for (i, p) in order.iter().enumerate() {
+        let mut r = on_path(opener, p, |d| mode.send(d, own, victim));
+        steps.push(Step::new(p, action(&r), &r));
+        if own_present && matches!(&r, Err(e) if e.is_reservation_conflict()) {
+            let rr = on_path(opener, p, |d| {
+                let aptpl = unit_aptpl(d)?;
+                d.register_and_ignore(own, aptpl)
+            });
+            steps.push(Step::new(
+                p,
+                "register-and-ignore (repair: this nexus lacked the key)",
+                &rr,
+            ));
+            if rr.is_ok() {
+                r = on_path(opener, p, |d| mode.send(d, own, victim));
+                steps.push(Step::new(p, action(&r), &r));
+            }
+        }
+        match r {
+            Ok(_) => return Ok(()),
+            Err(e) if may_have_run(&e) => {
+                // Read back through the other paths before resending.
+                let rest = FenceDevice {
+                    name: dev.name.clone(),
+                    paths: order
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, q)| q.to_path_buf())
+                        .collect(),
+                    unusable: Vec::new(),
+                    multipath: dev.multipath,
+                };
+                let (k, q) = one_path(opener, &rest, |d| d.read_keys());
+                let gone = k.as_ref().map(|k| !k.keys.contains(&victim));
+                steps.push(Step {
+                    path: q.display().to_string(),
+                    action: match gone {
+                        Ok(true) => "read-keys after the failure: the preempt took effect".into(),
+                        Ok(false) => {
+                            "read-keys after the failure: the victim is still registered".into()
+                        }
+                        Err(_) => "read-keys after the failure".into(),
+                    },
+                    ok: k.is_ok(),
+                    error: k.as_ref().err().map(ToString::to_string),
+                    status: k.as_ref().err().map(ScsiError::exit_code),
+                });
+                match gone {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => last = Some(e),
+                    // Nothing could be read: resending blindly could run
+                    // the preempt twice; stop here.
+                    Err(_) => return Err(e),
+                }
+            }
+            Err(e) if path_failure(&e) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ScsiError::Open {
+        device: dev.name.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no paths"),
+    }))
+}
+
 /// Fence `victim` on one device from the node holding `own`.
 pub fn fence_device<O: Opener>(
     opener: &O,
@@ -385,14 +488,15 @@ pub fn fence_device<O: Opener>(
         rep.steps.extend(steps);
     }
     if rep.victim_was_registered {
-        let (r, p) = one_path(opener, dev, |d| mode.send(d, own, victim));
-        let action = match &r {
-            Ok(used) if *used != mode => "preempt (preempt-and-abort not supported)",
-            Ok(used) => used.name(),
-            Err(_) => mode.name(),
-        };
-        rep.steps.push(Step::new(&p, action, &r));
-        if let Err(e) = r {
+        if let Err(e) = preempt_victim(
+            opener,
+            dev,
+            own,
+            victim,
+            mode,
+            keys.contains(&own),
+            &mut rep.steps,
+        ) {
             rep.error = Some(e.to_string());
         }
     }
@@ -959,5 +1063,69 @@ mod tests {
         let r = fence(&o, std::slice::from_ref(&da1), A, B, how).unwrap();
         assert!(r.complete, "{r:?}");
         assert!(l.lock().unwrap().aptpl, "fence reset PTPL_A");
+    }
+
+    #[test]
+    fn fence_repairs_a_nexus_that_lost_the_key_before_preempting() {
+        // A's key is on the device through a1; a2 re-logged in and lost
+        // its registration. Fencing through a2 registers a2 again first.
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        l.lock().unwrap().regs.retain(|r| r.0 != "a2");
+        let r = fence_device(&o, &map("mpatha", &["/a/sdc"]), A, B, PREEMPT);
+        assert!(r.complete, "{r:?}");
+        assert!(
+            r.steps
+                .iter()
+                .any(|s| s.action.starts_with("register-and-ignore") && s.ok),
+            "{r:?}"
+        );
+        let mut keys = l.lock().unwrap().keys();
+        keys.sort();
+        assert_eq!(keys, vec![A, A]);
+        // A node whose key is gone everywhere still refuses.
+        l.lock().unwrap().regs.clear();
+        let r = fence_device(&o, &map("mpatha", &["/a/sdc"]), A, B, PREEMPT);
+        assert!(!r.complete && r.steps.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn preempt_timeout_reads_keys_back_before_resending() {
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        // The preempt through a1 runs, but its completion is lost.
+        l.lock().unwrap().lose_completion.push(("a1".into(), 4));
+        l.lock().unwrap().log.clear();
+        let r = fence_device(&o, &da, A, B, PREEMPT);
+        assert!(r.complete && r.error.is_none(), "{r:#?}");
+        let sent: Vec<_> = l
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|e| e.1 == 4)
+            .cloned()
+            .collect();
+        assert_eq!(sent.len(), 1, "the preempt was sent twice: {sent:?}");
+        assert!(
+            r.steps.iter().any(|s| s.action.contains("took effect")),
+            "{:#?}",
+            r.steps
+        );
+        // When the lost command did not run (the path is dead), the keys
+        // read back show the victim, and the next path sends it.
+        let (o, l) = bed();
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        l.lock().unwrap().dead.push("a1".into());
+        let r = fence_device(&o, &da, A, B, PREEMPT);
+        assert!(r.complete, "{r:#?}");
+        assert!(!l.lock().unwrap().keys().contains(&B));
     }
 }
