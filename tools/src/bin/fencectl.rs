@@ -4,18 +4,19 @@
 #![forbid(unsafe_code)]
 
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 use fencekit::devset::Roots;
-use fencekit::fence::agent::{self, Action};
+use fencekit::fence::agent;
 use fencekit::fence::config::{self, ClusterConfig};
 use fencekit::fence::devices::{self, FenceDevice, SgOpener};
 use fencekit::fence::key::{self, KeyInput, Scheme};
 use fencekit::fence::ops::{self, FenceHow, PreemptMode, State};
+use fencekit::fence::source::{self, Overrides, Source};
 use fencekit::fence::{race, verify};
 use fencekit::prset::Options;
 use fencekit::scsi::pr::Key;
@@ -303,36 +304,20 @@ struct Ctx {
 
 impl Ctx {
     fn new(g: Global) -> Result<Ctx, Fail> {
-        let scheme = g.scheme;
-        let mut cfg = if g.corosync || g.corosync_file.is_some() {
-            let text = match &g.corosync_file {
-                Some(f) => std::fs::read_to_string(f)
-                    .with_context(|| format!("{}", f.display()))
-                    .map_err(usage)?,
-                None => {
-                    let out = std::process::Command::new("corosync-cmapctl")
-                        .output()
-                        .context("corosync-cmapctl")
-                        .map_err(usage)?;
-                    String::from_utf8_lossy(&out.stdout).into_owned()
-                }
-            };
-            config::from_corosync(&text, scheme.unwrap_or_default()).map_err(usage)?
-        } else {
-            match &g.config {
-                Some(p) => ClusterConfig::load(p).map_err(usage)?,
-                None if Path::new(config::DEFAULT_CONFIG).exists() => {
-                    ClusterConfig::load(Path::new(config::DEFAULT_CONFIG)).map_err(usage)?
-                }
-                None => ClusterConfig::default(),
-            }
+        let src = match (&g.corosync_file, g.corosync, &g.config) {
+            (Some(f), _, _) => Source::CorosyncFile(f.clone()),
+            (None, true, _) => Source::Corosync(PathBuf::from("corosync-cmapctl")),
+            (None, false, Some(p)) => Source::Toml(p.clone()),
+            (None, false, None) => Source::Default(PathBuf::from(config::DEFAULT_CONFIG)),
         };
-        if let Some(c) = &g.cluster {
-            cfg.cluster = c.clone();
-        }
-        if let Some(s) = scheme {
-            cfg.scheme = s;
-        }
+        let cfg = source::load(
+            &src,
+            &Overrides {
+                cluster: g.cluster.clone(),
+                scheme: g.scheme,
+            },
+        )
+        .map_err(usage)?;
         Ok(Ctx { g, cfg })
     }
 
@@ -371,27 +356,9 @@ impl Ctx {
         }
     }
 
-    /// A node's key: from the configuration, or for the hash scheme from
-    /// the cluster name and the node name alone.
+    /// A node's key under the key policy ([`source::node_key`]).
     fn key_of(&self, name: &str) -> Result<Key, Fail> {
-        match self.cfg.key_of_name(name) {
-            Ok(k) => Ok(k),
-            Err(config::ConfigError::UnknownNode(_))
-                if self.cfg.scheme == Scheme::Hash && !self.cfg.cluster.is_empty() =>
-            {
-                key::derive(
-                    Scheme::Hash,
-                    &KeyInput {
-                        cluster: &self.cfg.cluster,
-                        cluster_id: 0,
-                        node: name,
-                        node_id: 0,
-                    },
-                )
-                .map_err(usage)
-            }
-            Err(e) => Err(usage(e)),
-        }
+        source::node_key(&self.cfg, name).map_err(usage)
     }
 
     /// This node's key: --key, --node, or the state file.
@@ -950,186 +917,33 @@ fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<
     Ok(code::OK)
 }
 
-/// Fence-agent mode. Returns the fence-agent exit code.
+/// Fence-agent mode ([`agent::run`]). Returns the fence-agent exit code.
 fn agent_mode(input: &str) -> u8 {
-    let req = match agent::parse(input) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("Failed: {e}");
-            return agent::exit::BAD_ARGS;
-        }
+    let open = |req: &agent::Request| SgOpener {
+        opts: Options {
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy {
+                unit_attention_retries: 3,
+            },
+            readonly: req.readonly,
+            multipath: true,
+            roots: Roots::default(),
+        },
     };
-    for u in &req.unknown {
-        eprintln!("Parse error: Ignoring unknown option '{u}'");
-    }
-    let action = req.action.unwrap_or(Action::Off);
-    if action == Action::Metadata {
-        print!("{}", agent::metadata("fencectl"));
-        return agent::exit::OK;
-    }
-    let g = Global {
-        config: req.config.as_ref().map(PathBuf::from),
-        corosync: req.corosync_cmap_path.is_some(),
-        corosync_file: None,
-        cluster: None,
-        scheme: None,
-        state_file: req.state_file.as_ref().map(PathBuf::from),
-        timeout: 30.0,
-        retry_ua: 3,
-        no_multipath: false,
-        readonly: req.readonly,
-        sysfs_root: PathBuf::from("/sys"),
+    let sleep = |d: Duration| std::thread::sleep(d);
+    let env = agent::Env {
+        opener: &open,
+        roots: Roots::default(),
+        multipath: true,
+        default_config: PathBuf::from(config::DEFAULT_CONFIG),
+        default_state: PathBuf::from(ops::DEFAULT_STATE),
+        vgs: "vgs".into(),
+        sleep: &sleep,
     };
-    let scheme = match req.key_value.as_deref().map(str::parse::<Scheme>) {
-        Some(Err(e)) => {
-            eprintln!("Failed: {e}");
-            return agent::exit::BAD_ARGS;
-        }
-        Some(Ok(s)) => Some(s),
-        None => None,
-    };
-    let ctx = match Ctx::new(Global { scheme, ..g }) {
-        Ok(c) => c,
-        Err(Fail(_, e)) => {
-            eprintln!("Failed: {e:#}");
-            return agent::exit::BAD_ARGS;
-        }
-    };
-    let plug_key = || -> Result<Key, Fail> {
-        match (&req.key, &req.plug) {
-            (Some(k), _) => key::parse_explicit(k).map_err(usage),
-            (None, Some(p)) => ctx.key_of(p),
-            (None, None) => Err(usage(anyhow!("nodename or key is required"))),
-        }
-    };
-    if action == Action::List {
-        for n in &ctx.cfg.nodes {
-            println!("{},", n.name);
-        }
-        return agent::exit::OK;
-    }
-    if action == Action::ValidateAll {
-        return match plug_key() {
-            Ok(_) => agent::exit::OK,
-            Err(Fail(_, e)) => {
-                eprintln!("Failed: {e:#}");
-                agent::exit::BAD_ARGS
-            }
-        };
-    }
-    if action == Action::Monitor {
-        return match State::load(&ctx.state_path()) {
-            Ok(_) => agent::exit::OK,
-            Err(e) => {
-                eprintln!("Failed: {e}");
-                agent::exit::GENERIC
-            }
-        };
-    }
-    if req.delay > 0 && matches!(action, Action::Off | Action::Reboot) {
-        std::thread::sleep(Duration::from_secs(req.delay));
-    }
-    let k = match plug_key() {
-        Ok(k) => k,
-        Err(Fail(_, e)) => {
-            eprintln!("Failed: {e:#}");
-            return agent::exit::BAD_ARGS;
-        }
-    };
-    let devs = Devs {
-        devices: req.devices.clone(),
-    };
-    let quiet = |r: Result<u8, Fail>| match r {
-        Ok(c) => c,
-        Err(Fail(c, e)) => {
-            eprintln!("Failed: {e:#}");
-            c
-        }
-    };
-    match action {
-        Action::On => {
-            let who = Who {
-                node: req.plug.clone(),
-                key: Some(k),
-            };
-            let c = quiet(unfence(&ctx, &who, &devs, req.aptpl, false, false));
-            match c {
-                code::OK => {
-                    println!("Success: Powered ON");
-                    agent::exit::OK
-                }
-                code::USAGE | code::REFUSED => agent::exit::BAD_ARGS,
-                _ => agent::exit::GENERIC,
-            }
-        }
-        Action::Off | Action::Reboot => {
-            let c = quiet(fence(
-                &ctx,
-                &None,
-                Some(k),
-                &Who::default(),
-                &devs,
-                req.preempt_only,
-                true,
-                false,
-            ));
-            match (c, action) {
-                (code::OK, Action::Reboot) => {
-                    println!("Success: Rebooted");
-                    agent::exit::OK
-                }
-                (code::OK, _) => {
-                    println!("Success: Powered OFF");
-                    agent::exit::OK
-                }
-                (code::USAGE | code::REFUSED, _) => agent::exit::BAD_ARGS,
-                _ => agent::exit::GENERIC,
-            }
-        }
-        Action::Status => {
-            let default = State::load(&ctx.state_path())
-                .map(|s| s.devices)
-                .unwrap_or_default();
-            let names = match ctx.device_names(
-                &devs.devices,
-                if ctx.cfg.devices.is_empty() {
-                    &default
-                } else {
-                    &ctx.cfg.devices
-                },
-            ) {
-                Ok(n) => n,
-                Err(Fail(_, e)) => {
-                    eprintln!("Failed: {e:#}");
-                    return agent::exit::BAD_ARGS;
-                }
-            };
-            let r = ctx
-                .resolve(&names)
-                .and_then(|set| Ok(ops::check(&ctx.opener()?, &set, k)));
-            match r {
-                Ok(r) if r.registered() => {
-                    println!("Status: ON");
-                    agent::exit::OK
-                }
-                Ok(r) if r.errors.len() == names.len() => {
-                    for (d, e) in &r.errors {
-                        eprintln!("Failed: {d}: {e}");
-                    }
-                    agent::exit::STATUS
-                }
-                Ok(_) => {
-                    println!("Status: OFF");
-                    agent::exit::BAD_ARGS
-                }
-                Err(Fail(_, e)) => {
-                    eprintln!("Failed: {e:#}");
-                    agent::exit::STATUS
-                }
-            }
-        }
-        _ => agent::exit::GENERIC,
-    }
+    let out = agent::run(input, &env);
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    out.code
 }
 
 fn run(cli: Cli) -> Result<u8, Fail> {
