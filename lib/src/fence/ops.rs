@@ -808,12 +808,83 @@ pub struct CheckResult {
     pub registered_on: Vec<String>,
     /// Devices that could not be read, with the error.
     pub errors: Vec<(String, String)>,
+    /// How many devices were read.
+    pub read: usize,
+}
+
+/// What the watchdog check concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The key is registered on at least one device: this node may write.
+    Registered,
+    /// At least one device was read and none lists the key: this node has
+    /// been fenced.
+    KeyGone,
+    /// No device could be read (or there were none): nothing is known.
+    Unreadable,
 }
 
 impl CheckResult {
     /// fence_scsi_check's verdict: registered on at least one device.
     pub fn registered(&self) -> bool {
         !self.registered_on.is_empty()
+    }
+
+    /// The verdict: a device that vanished or cannot be read never counts
+    /// against the node while another lists its key, and "key gone" is
+    /// told apart from "nothing could be read".
+    pub fn verdict(&self) -> Verdict {
+        if self.registered() {
+            Verdict::Registered
+        } else if self.read > 0 {
+            Verdict::KeyGone
+        } else {
+            Verdict::Unreadable
+        }
+    }
+}
+
+/// The pause between the watchdog check's tries, from seconds: finite and
+/// between 0 and 3600.
+pub fn retry_sleep(secs: f64) -> Result<std::time::Duration, String> {
+    if secs.is_finite() && (0.0..=3600.0).contains(&secs) {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "--retry-sleep must be between 0 and 3600 seconds, not {secs}"
+        ))
+    }
+}
+
+/// The watchdog check with retries: reads again, up to `retries` more
+/// times `pause` apart (through `sleep`), until the key is found.
+pub fn watch<O: Opener>(
+    opener: &O,
+    devs: &[FenceDevice],
+    key: Key,
+    retries: u32,
+    pause: std::time::Duration,
+    sleep: &dyn Fn(std::time::Duration),
+) -> CheckResult {
+    let mut r = check(opener, devs, key);
+    for _ in 0..retries {
+        if r.registered() {
+            break;
+        }
+        sleep(pause);
+        r = check(opener, devs, key);
+    }
+    r
+}
+
+/// Whether `check --hard-reboot` reboots on this verdict: on "key gone",
+/// and on "nothing could be read" only when asked (`unreadable`).
+pub fn reboot_on(v: Verdict, unreadable: bool) -> bool {
+    match v {
+        Verdict::Registered => false,
+        Verdict::KeyGone => true,
+        Verdict::Unreadable => unreadable,
     }
 }
 
@@ -824,8 +895,12 @@ pub fn check<O: Opener>(opener: &O, devs: &[FenceDevice], key: Key) -> CheckResu
         key,
         registered_on: Vec::new(),
         errors: Vec::new(),
+        read: 0,
     };
     for (d, r) in devs.iter().zip(rs) {
+        if r.is_ok() {
+            out.read += 1;
+        }
         match r {
             Ok(k) if k.keys.contains(&key) => out.registered_on.push(d.name.clone()),
             Ok(_) => {}
@@ -1127,5 +1202,55 @@ mod tests {
         let r = fence_device(&o, &da, A, B, PREEMPT);
         assert!(r.complete, "{r:#?}");
         assert!(!l.lock().unwrap().keys().contains(&B));
+    }
+
+    #[test]
+    fn check_fails_safe_and_tells_key_gone_from_unreadable() {
+        let (o, l) = bed();
+        let l2 = lu();
+        let mut o = o;
+        o.add("/a/sdd", &l2, "a1");
+        let d1 = map("m1", &["/a/sdb"]);
+        let d2 = map("m2", &["/a/sdd"]);
+        unfence_device(&o, &d1, A, false);
+        unfence_device(&o, &d2, A, false);
+        let both = [d1.clone(), d2.clone(), map("gone", &["/nonexistent"])];
+        // A vanished device does not fail the check.
+        assert_eq!(check(&o, &both, A).verdict(), Verdict::Registered);
+        // One readable device lists the key, the other cannot be read.
+        l.lock().unwrap().dead.push("a1".into());
+        assert_eq!(check(&o, &both, A).verdict(), Verdict::Registered);
+        // Key gone where it could be read.
+        l2.lock().unwrap().regs.clear();
+        let r = check(&o, &both, A);
+        assert_eq!(r.verdict(), Verdict::KeyGone, "{r:?}");
+        assert!(reboot_on(r.verdict(), false));
+        // Nothing readable.
+        l2.lock().unwrap().dead.push("a1".into());
+        let r = check(&o, &both, A);
+        assert_eq!(r.verdict(), Verdict::Unreadable, "{r:?}");
+        assert!(!reboot_on(r.verdict(), false) && reboot_on(r.verdict(), true));
+        assert_eq!(check(&o, &[], A).verdict(), Verdict::Unreadable);
+        // Retries sleep between tries and stop once the key is found.
+        let slept = std::sync::Mutex::new(0);
+        let pause = retry_sleep(0.5).unwrap();
+        let r = watch(&o, &both, A, 3, pause, &|d| {
+            assert_eq!(d, pause);
+            *slept.lock().unwrap() += 1;
+        });
+        assert_eq!(
+            (r.verdict(), *slept.lock().unwrap()),
+            (Verdict::Unreadable, 3)
+        );
+        l.lock().unwrap().dead.clear();
+        *slept.lock().unwrap() = 0;
+        let r = watch(&o, &both, A, 3, pause, &|_| *slept.lock().unwrap() += 1);
+        assert_eq!(
+            (r.verdict(), *slept.lock().unwrap()),
+            (Verdict::Registered, 0)
+        );
+        for bad in [f64::NAN, -1.0, f64::INFINITY, 3601.0] {
+            assert!(retry_sleep(bad).is_err(), "{bad}");
+        }
     }
 }

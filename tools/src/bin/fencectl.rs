@@ -37,6 +37,8 @@ mod code {
     /// Refused: fencing this node, or existing registrations without
     /// --force.
     pub const REFUSED: u8 = 4;
+    /// check: no device could be read, so nothing is known.
+    pub const UNREADABLE: u8 = 5;
 }
 
 /// Cluster I/O fencing over SCSI-3 persistent reservations.
@@ -237,7 +239,7 @@ enum Cmd {
         json: bool,
     },
     /// Watchdog hook: exit 0 if this node's key is on one of its devices,
-    /// 2 if not.
+    /// 2 if it is gone, 5 if no device could be read.
     Check {
         /// Read the devices this many more times before giving up.
         #[arg(long, default_value_t = 0)]
@@ -248,6 +250,9 @@ enum Cmd {
         /// Reboot at once (reboot(2)) when the key is gone.
         #[arg(long)]
         hard_reboot: bool,
+        /// With --hard-reboot, also reboot when no device could be read.
+        #[arg(long, requires = "hard_reboot")]
+        hard_reboot_unreadable: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -851,43 +856,47 @@ fn check(
     retry: u32,
     retry_sleep: f64,
     hard_reboot: bool,
+    hard_reboot_unreadable: bool,
     json: bool,
 ) -> Result<u8, Fail> {
+    let pause = ops::retry_sleep(retry_sleep).map_err(|e| usage(anyhow!(e)))?;
     let st = State::load(&ctx.state_path()).map_err(|e| usage(anyhow!(e)))?;
     let key = st.key().map_err(|e| usage(anyhow!(e)))?;
     let set = ctx.resolve(&st.devices)?;
     let opener = ctx.opener()?;
-    let mut r = ops::check(&opener, &set, key);
-    for _ in 0..retry {
-        if r.registered() {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs_f64(retry_sleep.clamp(0.0, 3600.0)));
-        r = ops::check(&opener, &set, key);
-    }
+    let r = ops::watch(&opener, &set, key, retry, pause, &std::thread::sleep);
+    let verdict = r.verdict();
     if json {
-        print_json(
-            &serde_json::json!({"command": "check", "registered": r.registered(), "result": r}),
-        )?;
+        print_json(&serde_json::json!({
+            "command": "check",
+            "registered": r.registered(),
+            "verdict": verdict,
+            "result": r,
+        }))?;
     } else {
         for (d, e) in &r.errors {
             eprintln!("fencectl: {d}: {e}");
         }
-        if r.registered() {
-            println!("key {key} registered on {}", r.registered_on.join(", "));
-        } else {
-            println!("key {key} registered on no device");
+        match verdict {
+            ops::Verdict::Registered => {
+                println!("key {key} registered on {}", r.registered_on.join(", "))
+            }
+            ops::Verdict::KeyGone => println!("key {key} registered on no device"),
+            ops::Verdict::Unreadable => {
+                println!("key {key}: no device could be read")
+            }
         }
     }
-    if r.registered() {
-        return Ok(code::OK);
-    }
-    if hard_reboot {
-        eprintln!("fencectl: key {key} is gone: rebooting");
+    if hard_reboot && ops::reboot_on(verdict, hard_reboot_unreadable) {
+        eprintln!("fencectl: key {key}: {verdict:?}: rebooting");
         let e = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT);
         return Err(Fail(code::FAILED, anyhow!("reboot(2): {e:?}")));
     }
-    Ok(code::NOT_REGISTERED)
+    Ok(match verdict {
+        ops::Verdict::Registered => code::OK,
+        ops::Verdict::KeyGone => code::NOT_REGISTERED,
+        ops::Verdict::Unreadable => code::UNREADABLE,
+    })
 }
 
 fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<u8, Fail> {
@@ -1031,8 +1040,16 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             retry,
             retry_sleep,
             hard_reboot,
+            hard_reboot_unreadable,
             json,
-        } => check(&ctx, *retry, *retry_sleep, *hard_reboot, *json),
+        } => check(
+            &ctx,
+            *retry,
+            *retry_sleep,
+            *hard_reboot,
+            *hard_reboot_unreadable,
+            *json,
+        ),
         Cmd::Key {
             node_id,
             node_name,
