@@ -29,6 +29,7 @@ use crate::scsi::device::Device;
 use crate::scsi::error::{IllegalReason, ScsiError};
 use crate::scsi::pr::{Key, PrType};
 use crate::scsi::transport::Transport;
+use crate::scsi::transport_id::TransportId;
 
 /// The reservation type fencing uses: Write Exclusive, Registrants Only.
 pub const FENCE_TYPE: PrType = PrType::WriteExclusiveRegistrantsOnly;
@@ -164,6 +165,68 @@ pub struct UnfenceReport {
     /// The error that stopped the work on this device, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why nothing was sent: the key is held through an initiator port
+    /// that is not this host's (see [`foreign_ports`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// When the check for another host holding the key could not be made,
+    /// why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_check: Option<String>,
+}
+
+/// Whether two initiator ports are this host's: the same TransportID, or
+/// for iSCSI the same initiator name (a re-login gives a new ISID, and the
+/// old nexus is this host's stale one).
+fn same_host(a: &TransportId, b: &TransportId) -> bool {
+    match (a, b) {
+        (TransportId::Iscsi { name: x, .. }, TransportId::Iscsi { name: y, .. }) => {
+            x.eq_ignore_ascii_case(y)
+        }
+        _ => a == b,
+    }
+}
+
+/// The initiator ports, other than this host's own (the ports of
+/// `dev`'s paths, from [`Opener::initiator_port`]), through which `key`
+/// is registered, from READ FULL STATUS. `Err` says why the check could not
+/// be made: a path whose port is unknown, a device without READ FULL
+/// STATUS, a TransportID that does not decode.
+pub fn foreign_ports<O: Opener>(
+    opener: &O,
+    dev: &FenceDevice,
+    key: Key,
+) -> Result<Vec<TransportId>, String> {
+    let mut own = Vec::new();
+    for p in &dev.paths {
+        match opener.initiator_port(p) {
+            Some(t) => own.push(t),
+            None => {
+                return Err(format!(
+                    "the initiator port of {} is not known",
+                    p.display()
+                ))
+            }
+        }
+    }
+    let fs = one_path(opener, dev, |d| d.read_full_status())
+        .0
+        .map_err(|e| match e {
+            ScsiError::IllegalRequest { .. } => {
+                "the device does not support READ FULL STATUS".to_string()
+            }
+            e => e.to_string(),
+        })?;
+    let mut foreign = Vec::new();
+    for d in fs.descriptors.iter().filter(|d| d.key == key) {
+        let t = d
+            .transport_id()
+            .map_err(|e| format!("READ FULL STATUS: {e}"))?;
+        if !own.iter().any(|o| same_host(o, &t)) && !foreign.contains(&t) {
+            foreign.push(t);
+        }
+    }
+    Ok(foreign)
 }
 
 /// Unfence one device: register `key` on every path, self-preempt a key
@@ -186,6 +249,8 @@ pub fn unfence_device<O: Opener>(
         registrations: 0,
         complete: false,
         error: None,
+        refused: None,
+        port_check: None,
     };
     let (keys, _) = one_path(opener, dev, |d| d.read_keys());
     let keys = match keys {
@@ -196,6 +261,32 @@ pub fn unfence_device<O: Opener>(
         }
     };
     rep.was_registered = keys.contains(&key);
+    if rep.was_registered {
+        // The self-preempt below removes every registration of the key.
+        // If another host holds it (two hosts configured with one key),
+        // that would fence it: refuse, and name its port.
+        match foreign_ports(opener, dev, key) {
+            Ok(f) if f.is_empty() => {}
+            Ok(f) => {
+                let ports: Vec<String> = f.iter().map(ToString::to_string).collect();
+                let why = format!(
+                    "{}: key {key} is also registered through initiator port {}, which is \
+                     not this host's (two hosts configured with the same key?); not \
+                     preempting it",
+                    dev.name,
+                    ports.join(", ")
+                );
+                rep.error = Some(why.clone());
+                rep.refused = Some(why);
+                return rep;
+            }
+            Err(why) => {
+                rep.port_check = Some(format!(
+                    "whether another host holds key {key} could not be checked: {why}"
+                ))
+            }
+        }
+    }
     let aptpl = aptpl_for(opener, dev, aptpl);
     let order = dev.read_order();
     let Some((first, rest)) = order.split_first() else {
@@ -969,8 +1060,21 @@ mod tests {
     #[test]
     fn rejoin_self_preempts_through_the_first_path_only() {
         let (o, l) = bed();
-        // A stale registration of A's key from a nexus that is gone.
-        l.lock().unwrap().regs.push(("stale".into(), A));
+        // A stale registration of A's key from a nexus that is gone: the
+        // same iSCSI initiator before a re-login (another ISID).
+        {
+            let mut u = l.lock().unwrap();
+            for (n, isid) in [("a1", "1"), ("a2", "2"), ("stale", "0")] {
+                u.ports.insert(
+                    n.into(),
+                    TransportId::Iscsi {
+                        name: "iqn.2026-01.test:host-a".into(),
+                        isid: Some(isid.into()),
+                    },
+                );
+            }
+            u.regs.push(("stale".into(), A));
+        }
         let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
         let r = unfence_device(&o, &da, A, false);
         assert!(r.was_registered && r.complete, "{r:?}");
@@ -1252,5 +1356,41 @@ mod tests {
         for bad in [f64::NAN, -1.0, f64::INFINITY, 3601.0] {
             assert!(retry_sleep(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn unfence_refuses_to_preempt_a_key_another_host_holds() {
+        // Host X was configured with A's key by mistake and holds it
+        // through its own port.
+        let (mut o, l) = bed();
+        o.add("/x/sdb", &l, "x1");
+        let dx = map("mpatha", &["/x/sdb"]);
+        unfence_device(&o, &dx, A, false);
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        l.lock().unwrap().log.clear();
+        let r = unfence_device(&o, &da, A, false);
+        assert!(!r.complete, "{r:?}");
+        let why = r.refused.as_deref().unwrap_or_default();
+        let port = crate::fence::sim::Lu::port_of("x1").to_string();
+        assert!(why.contains(&port), "{why:?} does not name {port}");
+        let u = l.lock().unwrap();
+        assert!(u.log.is_empty(), "PR OUT sent: {:?}", u.log);
+        assert_eq!(u.keys(), vec![A]);
+        assert_eq!(u.regs[0].0, "x1");
+        drop(u);
+        // Without READ FULL STATUS the check cannot be made, and says so.
+        let (mut o, l) = bed();
+        o.add("/x/sdb", &l, "x1");
+        unfence_device(&o, &dx, A, false);
+        l.lock().unwrap().no_full_status = true;
+        let r = unfence_device(&o, &da, A, false);
+        assert!(r.refused.is_none());
+        assert!(
+            r.port_check
+                .as_deref()
+                .unwrap_or_default()
+                .contains("could not be checked"),
+            "{r:?}"
+        );
     }
 }

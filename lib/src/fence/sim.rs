@@ -41,6 +41,8 @@ pub(crate) struct Lu {
     /// PR OUT service actions that run but whose completion is lost: the
     /// transport reports a timeout to (nexus, service action), once each.
     pub lose_completion: Vec<(String, u8)>,
+    /// Initiator ports that are not the default SAS address.
+    pub ports: HashMap<String, TransportId>,
     pub dead: Vec<String>,
     pub block: Vec<u8>,
     pub inquiry: Vec<u8>,
@@ -86,6 +88,15 @@ impl Lu {
 
     fn reg_of(&self, nexus: &str) -> Option<Key> {
         self.regs.iter().find(|r| r.0 == nexus).map(|r| r.1)
+    }
+
+    /// The initiator port of `nexus`: as set in `ports`, else a SAS
+    /// address made from its name.
+    pub fn port(&self, nexus: &str) -> TransportId {
+        self.ports
+            .get(nexus)
+            .cloned()
+            .unwrap_or_else(|| Lu::port_of(nexus))
     }
 
     /// The SAS address the simulated initiator port of `nexus` has.
@@ -254,7 +265,7 @@ impl Lu {
                     scope: 0,
                     pr_type: PrType::from_code(holder.map_or(0, |r| r.2)),
                     relative_target_port: 1,
-                    transport_id: Lu::port_of(n).encode(),
+                    transport_id: self.port(n).encode(),
                 }
             })
             .collect();
@@ -409,6 +420,11 @@ impl SimOpener {
 
 impl Opener for SimOpener {
     type T = SimPath;
+    fn initiator_port(&self, path: &Path) -> Option<TransportId> {
+        let (lu, nexus) = self.paths.get(path)?;
+        let port = lu.lock().ok()?.port(nexus);
+        Some(port)
+    }
     fn open(&self, path: &Path) -> Result<Device<SimPath>, ScsiError> {
         let (lu, nexus) = self.paths.get(path).ok_or_else(|| ScsiError::Open {
             device: path.display().to_string(),

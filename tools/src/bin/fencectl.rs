@@ -490,12 +490,23 @@ fn unfence(
                 }
             );
             print_steps(&r.steps);
-            if let Some(e) = &r.error {
+            if let Some(e) = &r.refused {
+                println!("    refused: {e}");
+            } else if let Some(e) = &r.error {
                 println!("    error: {e}");
+            }
+            if let Some(n) = &r.port_check {
+                println!("    note: {n}");
             }
         }
     }
-    Ok(if complete { code::OK } else { code::FAILED })
+    Ok(if reps.iter().any(|r| r.refused.is_some()) {
+        code::REFUSED
+    } else if complete {
+        code::OK
+    } else {
+        code::FAILED
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
