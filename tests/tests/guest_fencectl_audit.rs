@@ -43,3 +43,30 @@ fn guest_fencectl_audit_aptpl_stays_as_the_unit_has_it() {
         "PASS: fencectl_audit_aptpl",
     );
 }
+
+/// Items 3 and 4: the watchdog check fails safe and tells "key gone" from
+/// "unreadable"; fence-agent mode refuses unknown plugs and never lets a
+/// fenced node register again and fence back.
+#[test]
+fn guest_fencectl_audit_check_and_agent_keep_the_rules() {
+    audit(
+        "guest_fencectl_audit_check_and_agent_keep_the_rules",
+        2,
+        2,
+        "fencectl_audit_check_agent.sh",
+        "PASS: fencectl_audit_check_agent",
+    );
+}
+
+/// Item 8: unfence refuses to self-preempt a key another initiator port
+/// holds, and names the port.
+#[test]
+fn guest_fencectl_audit_unfence_never_fences_another_host() {
+    audit(
+        "guest_fencectl_audit_unfence_never_fences_another_host",
+        2,
+        1,
+        "fencectl_audit_unfence.sh",
+        "PASS: fencectl_audit_unfence",
+    );
+}
