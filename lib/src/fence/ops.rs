@@ -863,30 +863,131 @@ pub struct State {
     pub devices: Vec<String>,
 }
 
+/// A state file that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Its contents are not a state file.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// It could not be written (creating the directory, the temporary
+    /// file, writing, fsync, rename).
+    #[error("{path}: {what}: {source}")]
+    Write {
+        /// The file or directory acted on.
+        path: String,
+        /// The step that failed.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key in it is not a key.
+    #[error("state file key {key:?}: {detail}")]
+    Key {
+        /// The text.
+        key: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Writes `bytes` to `path` atomically and durably: into a new file with a
+/// unique name in the same directory (created exclusively, so nothing at
+/// that name is followed or overwritten), fsync of the file, rename over
+/// `path`, fsync of the directory. A crash leaves the old file or the new
+/// one, never a mix, and a temporary file at most.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let err = |p: &Path, what: &'static str| {
+        let path = p.display().to_string();
+        move |source| StateError::Write { path, what, source }
+    };
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(err(&dir, "create directory"))?;
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(
+            ".{base}.{}.{}.tmp",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(&tmp, "create temporary file")(e)),
+        }
+    };
+    let r = (|| {
+        f.write_all(bytes).map_err(err(&tmp, "write"))?;
+        f.sync_all().map_err(err(&tmp, "fsync"))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(err(path, "rename"))?;
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err(&dir, "fsync directory"))
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
 impl State {
     /// The key.
-    pub fn key(&self) -> Result<Key, String> {
-        self.key
-            .parse::<Key>()
-            .map_err(|e| format!("state file key {:?}: {e}", self.key))
+    pub fn key(&self) -> Result<Key, StateError> {
+        self.key.parse::<Key>().map_err(|e| StateError::Key {
+            key: self.key.clone(),
+            detail: e.to_string(),
+        })
     }
 
     /// Reads a state file.
-    pub fn load(path: &Path) -> Result<State, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| StateError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
     }
 
-    /// Writes a state file (creating its directory), through a temporary
-    /// file renamed into place.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        let tmp = path.with_extension("tmp");
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    /// Writes a state file (creating its directory) atomically and
+    /// durably ([`write_atomic`]).
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let text = serde_json::to_string_pretty(self).map_err(|source| StateError::Parse {
+            path: path.display().to_string(),
+            source,
+        })? + "\n";
+        write_atomic(path, text.as_bytes())
     }
 }
 
@@ -1219,7 +1320,17 @@ mod tests {
         let r = State::load(&p).unwrap();
         assert_eq!(r, s);
         assert_eq!(r.key().unwrap(), A);
-        assert!(State::load(&t.path().join("none")).is_err());
+        assert!(matches!(
+            State::load(&t.path().join("none")),
+            Err(StateError::Read { .. })
+        ));
+        std::fs::write(&p, "{").unwrap();
+        assert!(matches!(State::load(&p), Err(StateError::Parse { .. })));
+        let bad = State {
+            key: "0xzz".into(),
+            ..s
+        };
+        assert!(matches!(bad.key(), Err(StateError::Key { .. })));
     }
 
     #[test]
@@ -1392,5 +1503,31 @@ mod tests {
                 .contains("could not be checked"),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn state_file_is_written_through_a_unique_temporary_in_its_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("fencekit.state");
+        // Whatever sits at a predictable temporary name (here a link to
+        // someone else's file) is neither written through nor in the way.
+        let victim = t.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, p.with_extension("tmp")).unwrap();
+        let s = State {
+            node: Some("node1".into()),
+            key: A.to_string(),
+            devices: vec!["/dev/sdb".into()],
+        };
+        s.save(&p).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(State::load(&p).unwrap(), s);
+        // Nothing else is left in the directory.
+        let mut names: Vec<String> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["fencekit.state", "fencekit.tmp", "victim"]);
     }
 }
