@@ -72,6 +72,9 @@ pub enum RaceError {
     /// A loser key is this node's.
     #[error("this node's key {0} is among the keys to preempt")]
     SelfInLosers(Key),
+    /// `--sort-wwid`, and a disk's WWID cannot be read.
+    #[error("{0}: its WWID cannot be read, so the disks cannot be put in WWID order; not racing")]
+    NoWwid(String),
 }
 
 /// Orders disks by WWID (disks without one keep their place after those
@@ -83,6 +86,25 @@ pub fn order_by_wwid(disks: &mut [(FenceDevice, Option<String>)]) {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     });
+}
+
+/// Reads each coordinator disk's WWID (through one path) and orders the
+/// disks by it, so every node works them in the same order. A disk whose
+/// WWID cannot be read makes it refuse: the nodes would otherwise work the
+/// disks in different orders.
+pub fn sort_by_wwid<O: Opener>(
+    opener: &O,
+    disks: Vec<FenceDevice>,
+) -> Result<Vec<FenceDevice>, RaceError> {
+    let mut with = Vec::new();
+    for d in disks {
+        match one_path(opener, &d, |x| x.identity()).0 {
+            Ok(i) if i.wwid.is_some() => with.push((d, i.wwid)),
+            _ => return Err(RaceError::NoWwid(d.name)),
+        }
+    }
+    order_by_wwid(&mut with);
+    Ok(with.into_iter().map(|x| x.0).collect())
 }
 
 /// One disk's part of the race.
@@ -417,5 +439,31 @@ mod tests {
         for l in &lus {
             assert!(l.lock().unwrap().aptpl, "race reset PTPL_A");
         }
+    }
+
+    #[test]
+    fn sort_wwid_refuses_a_disk_without_a_wwid() {
+        let (o, da, _db, lus) = three();
+        // The simulated units have no VPD pages, so no WWID.
+        let e = sort_by_wwid(&o, da.clone()).unwrap_err();
+        assert_eq!(e, RaceError::NoWwid(da[0].name.clone()));
+        // A unit that cannot be read at all is refused the same way.
+        lus[1].lock().unwrap().dead.push("a".into());
+        assert!(matches!(
+            sort_by_wwid(&o, da.clone()),
+            Err(RaceError::NoWwid(_))
+        ));
+        lus[1].lock().unwrap().dead.clear();
+        // With WWIDs: ordered by them.
+        for (i, l) in lus.iter().enumerate() {
+            let mut p = crate::scsi::vpd::tests::lio_page83();
+            // The last byte of the NAA designator (page header 4, then
+            // the designator header 4 and 16 bytes).
+            p[4 + 4 + 15] = [3, 1, 2][i];
+            l.lock().unwrap().vpd83 = Some(p);
+        }
+        let sorted = sort_by_wwid(&o, da).unwrap();
+        let names: Vec<&str> = sorted.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, vec!["/a/1", "/a/2", "/a/0"]);
     }
 }

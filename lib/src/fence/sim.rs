@@ -41,6 +41,8 @@ pub(crate) struct Lu {
     /// PR OUT service actions that run but whose completion is lost: the
     /// transport reports a timeout to (nexus, service action), once each.
     pub lose_completion: Vec<(String, u8)>,
+    /// VPD page 0x83 (Device Identification), if the unit has one.
+    pub vpd83: Option<Vec<u8>>,
     /// Initiator ports that are not the default SAS address.
     pub ports: HashMap<String, TransportId>,
     pub dead: Vec<String>,
@@ -310,6 +312,9 @@ impl Lu {
         };
         Ok(match op {
             0x00 => Completion::default(),
+            0x12 if r.cdb[1] & 1 == 1 && r.cdb[2] == 0x83 && self.vpd83.is_some() => {
+                reply(self.vpd83.clone().unwrap_or_default(), r)
+            }
             0x12 if r.cdb[1] & 1 == 1 => sense(5, 0x24, 0),
             0x12 => reply(self.inquiry.clone(), r),
             0x5e => {

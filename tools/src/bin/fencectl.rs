@@ -599,18 +599,7 @@ fn race_cmd(
     let mut set = ctx.resolve(&names)?;
     let opener = ctx.opener()?;
     if sort_wwid {
-        let mut with: Vec<(FenceDevice, Option<String>)> = set
-            .into_iter()
-            .map(|d| {
-                let w = ops::one_path(&opener, &d, |x| x.identity())
-                    .0
-                    .ok()
-                    .and_then(|i| i.wwid);
-                (d, w)
-            })
-            .collect();
-        race::order_by_wwid(&mut with);
-        set = with.into_iter().map(|x| x.0).collect();
+        set = race::sort_by_wwid(&opener, set).map_err(|e| Fail(code::FAILED, e.into()))?;
     }
     let r = race::race(&opener, &set, own, &losers, mode(preempt_only)).map_err(usage)?;
     if json {
