@@ -286,3 +286,31 @@ fn agent_off_refuses_self_and_monitor_needs_state() {
     );
     assert_eq!(code(&o), 1);
 }
+
+#[test]
+fn check_bad_retry_sleep_is_a_usage_error_not_a_panic() {
+    let t = tempfile::tempdir().unwrap();
+    let s = t.path().join("state");
+    std::fs::write(
+        &s,
+        r#"{"node":"node1","key":"0x6c9d0001","devices":["/nonexistent/sdq"]}"#,
+    )
+    .unwrap();
+    for bad in ["nan", "-1", "inf", "1e9"] {
+        let o = run(
+            &[
+                "--state-file",
+                s.to_str().unwrap(),
+                "--no-multipath",
+                "check",
+                "--retry",
+                "1",
+                "--retry-sleep",
+                bad,
+            ],
+            None,
+        );
+        assert_eq!(code(&o), 3, "{bad}: {}", err(&o));
+        assert!(!err(&o).contains("panicked"), "{bad}: {}", err(&o));
+    }
+}

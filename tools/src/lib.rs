@@ -27,11 +27,33 @@ pub mod exit {
     pub const OTHER: u8 = 99;
 }
 
-/// The exit status for an error: a SCSI error's sg3_utils category, 50 +
+/// A command line that cannot be run (a bad value that clap's parsers let
+/// through): exit status [`exit::SYNTAX`].
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// A usage error as an `anyhow::Error`.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+/// The exit status for an error: a usage error's [`exit::SYNTAX`], a SCSI
+/// error's sg3_utils category, 50 +
 /// errno for an OS error, [`exit::FILE_ERROR`] for a device name that
 /// does not resolve, [`exit::OTHER`] otherwise.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return exit::SYNTAX;
+        }
         if let Some(e) = cause.downcast_ref::<ScsiError>() {
             return e.exit_code();
         }

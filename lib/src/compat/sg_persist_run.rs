@@ -232,7 +232,13 @@ fn prin<T: Transport>(dev: &Device<T>, op: &SgPersistOpts, verbose: bool, out: &
                 .push_str(&text::hex_response(sa, &full, op.hex.min(255) as u8));
             return;
         }
-        match Capabilities::decode(&full[..8]) {
+        // With `-l`/`-m` below 8 the device sends fewer than the 8 bytes
+        // of the response; sg_persist decodes its zeroed buffer, so the
+        // fields that were not sent read as 0.
+        let mut eight = [0u8; 8];
+        let n = full.len().min(8);
+        eight[..n].copy_from_slice(&full[..n]);
+        match Capabilities::decode(&eight) {
             Ok(c) => out.stdout.push_str(&text::capabilities(&c)),
             Err(e) => malformed(out, e.to_string()),
         }
@@ -498,5 +504,144 @@ mod tests {
         );
         assert_eq!(o.code, 1);
         assert!(o.stderr.ends_with("bad argument to '--transport-id'\n"));
+    }
+
+    /// Opens devices that give every command the same arbitrary answer.
+    struct AnyOpener {
+        completion: Completion,
+        data: Vec<u8>,
+        raw_resid: bool,
+    }
+
+    impl Opener for AnyOpener {
+        type T = crate::scsi::device::tests::Anything;
+        fn open(&self, _: &str, _: bool) -> Result<Device<Self::T>, ScsiError> {
+            Ok(Device::new(crate::scsi::device::tests::Anything {
+                completion: self.completion.clone(),
+                data: self.data.clone(),
+                raw_resid: self.raw_resid,
+            }))
+        }
+    }
+
+    #[test]
+    fn compat_short_allocation_length_never_panics() {
+        // LIO answers REPORT CAPABILITIES with 8 bytes; `-l 4` lets 4 of
+        // them through. The fields the device did not send read as 0, as
+        // in sg_persist's zeroed buffer.
+        let mut caps = vec![0, 8, 0x1d, 0x81, 0xea, 0x01, 0, 0];
+        for l in ["0", "1", "4", "7"] {
+            let o = AnyOpener {
+                completion: Completion::default(),
+                data: caps.clone(),
+                raw_resid: false,
+            };
+            let r = run(
+                &opts(&["-n", "-c", "-l", l, "/dev/sdb"]),
+                false,
+                &o,
+                &NoInput,
+            );
+            assert!(r.code == 0 || r.code == 97, "{l}: {r:?}");
+        }
+        let o = AnyOpener {
+            completion: Completion::default(),
+            data: caps.clone(),
+            raw_resid: false,
+        };
+        let r = run(
+            &opts(&["-n", "-c", "-l", "4", "/dev/sdb"]),
+            false,
+            &o,
+            &NoInput,
+        );
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(
+            r.stdout
+                .contains("Specify Initiator Ports Capable(SIP_C): 1"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("Type Mask Valid(TMV): 1"), "{}", r.stdout);
+        // The type mask (bytes 4-5) was not sent.
+        assert!(
+            r.stdout
+                .contains("      Write Exclusive, registrants only: 0"),
+            "{}",
+            r.stdout
+        );
+        caps.truncate(2);
+        let o = AnyOpener {
+            completion: Completion::default(),
+            data: caps,
+            raw_resid: false,
+        };
+        let r = run(
+            &opts(&["-n", "-c", "-H", "-l", "2", "/dev/sdb"]),
+            false,
+            &o,
+            &NoInput,
+        );
+        assert_eq!(r.code, 0, "{r:?}");
+    }
+
+    /// Arbitrary bytes, or a header that decoders accept (REPORT
+    /// CAPABILITIES' length 8, a PR IN additional length that fits) with
+    /// arbitrary bytes after it, so that the paths past the header checks
+    /// are reached too.
+    fn plausible_response() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let tail = || proptest::collection::vec(any::<u8>(), 0..600);
+        prop_oneof![
+            tail(),
+            (any::<u8>(), any::<u8>(), tail()).prop_map(|(a, b, t)| {
+                let mut v = vec![0, 8, a, b];
+                v.extend(t);
+                v
+            }),
+            (any::<u32>(), 0u32..80, tail()).prop_map(|(g, n, t)| {
+                let mut v = g.to_be_bytes().to_vec();
+                v.extend(n.to_be_bytes());
+                v.extend(t);
+                v
+            }),
+        ]
+    }
+
+    proptest::proptest! {
+        /// The sg_persist flow over arbitrary answers, allocation lengths
+        /// (`-l` and `-m`), service actions and output modes.
+        #[test]
+        fn compat_run_never_panics(
+            completion in crate::scsi::device::tests::arb_completion(),
+            data in plausible_response(),
+            raw_resid in proptest::prelude::any::<bool>(),
+            alloc in proptest::prop_oneof![3 => 0u32..64, 1 => 0u32..=8192],
+            maxlen in proptest::prelude::any::<bool>(),
+            sa in 0usize..4,
+            hex in 0usize..4,
+            verbose in proptest::prelude::any::<bool>(),
+            inquiry in proptest::prelude::any::<bool>(),
+        ) {
+            let o = AnyOpener { completion, data, raw_resid };
+            let mut args: Vec<String> = vec![["-k", "-r", "-c", "-s"][sa].into()];
+            if maxlen {
+                args.push(format!("--maxlen={alloc}"));
+            } else {
+                args.push(format!("--alloc-length={alloc:x}"));
+            }
+            for _ in 0..hex {
+                args.push("-H".into());
+            }
+            if verbose {
+                args.push("-v".into());
+            }
+            if !inquiry {
+                args.push("-n".into());
+            }
+            args.push("/dev/sdb".into());
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _ = run(&opts(&a), false, &o, &NoInput);
+        }
     }
 }

@@ -12,6 +12,9 @@
 
 use std::collections::BTreeMap;
 
+mod run;
+pub use run::{run, Env, Output};
+
 use serde::Serialize;
 
 /// Fence-agent exit codes (fencing.py `EC_*`).

@@ -14,6 +14,7 @@ use crate::scsi::device::Device;
 use crate::scsi::error::ScsiError;
 use crate::scsi::sgio::SgIo;
 use crate::scsi::transport::Transport;
+use crate::scsi::transport_id::TransportId;
 
 /// The `vgs` arguments fence_scsi uses to find shared PVs.
 pub const VGS_ARGS: [&str; 8] = [
@@ -205,6 +206,12 @@ pub trait Opener: Sync {
     type T: Transport;
     /// Opens `path`.
     fn open(&self, path: &Path) -> Result<Device<Self::T>, ScsiError>;
+
+    /// The initiator port (as a TransportID) of the I_T nexus that `path`
+    /// reaches its unit through, when this host can tell.
+    fn initiator_port(&self, _path: &Path) -> Option<TransportId> {
+        None
+    }
 }
 
 /// Opens paths through SG_IO with the options' timeout and retry policy.
@@ -219,6 +226,100 @@ impl Opener for SgOpener {
     fn open(&self, path: &Path) -> Result<Device<SgIo>, ScsiError> {
         prset::open(path, &self.opts)
     }
+    fn initiator_port(&self, path: &Path) -> Option<TransportId> {
+        initiator_port(path, &self.opts.roots)
+    }
+}
+
+/// The SCSI device directory in sysfs of an sd or sg node, canonical
+/// (`.../hostH/.../H:C:T:L`).
+fn scsi_device_dir(path: &Path, roots: &Roots) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let name = real.file_name()?.to_str()?.to_string();
+    let link = if name.starts_with("sg") {
+        roots
+            .sys
+            .join("class/scsi_generic")
+            .join(&name)
+            .join("device")
+    } else {
+        roots.sys.join("block").join(&name).join("device")
+    };
+    std::fs::canonicalize(link).ok()
+}
+
+/// The initiator port of the I_T nexus a path goes through, from sysfs
+/// (and configfs, under `<sys>/kernel/config`, for LIO's loopback
+/// fabric): an iSCSI session's initiator name and ISID, a Fibre Channel
+/// host's port name, or a tcm_loop nexus's initiator WWN (`naa.` is SAS,
+/// `iqn.` iSCSI, `fc.` FC). None when it cannot be told.
+pub fn initiator_port(path: &Path, roots: &Roots) -> Option<TransportId> {
+    let dir = scsi_device_dir(path, roots)?;
+    let hctl = dir.file_name()?.to_str()?.to_string();
+    let host: u32 = hctl.split(':').next()?.parse().ok()?;
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    if let Some(session) = dir.iter().filter_map(|c| c.to_str()).find(|c| {
+        c.strip_prefix("session")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    }) {
+        let base = roots.sys.join("class/iscsi_session").join(session);
+        let name = read(base.join("initiatorname"))?;
+        let isid = read(base.join("isid"));
+        return Some(TransportId::Iscsi { name, isid });
+    }
+    let fc = roots
+        .sys
+        .join(format!("class/fc_host/host{host}/port_name"));
+    if let Some(pn) = read(fc) {
+        let hex = pn.trim_start_matches("0x");
+        return u64::from_str_radix(hex, 16)
+            .ok()
+            .map(|port_name| TransportId::Fc { port_name });
+    }
+    // LIO loopback: each tpgt's `address` is "HOST:0:TPGT" and its
+    // `nexus` the initiator port's name.
+    let loopback = roots.sys.join("kernel/config/target/loopback");
+    for wwn in std::fs::read_dir(loopback).ok()?.flatten() {
+        for tpg in std::fs::read_dir(wwn.path()).ok()?.flatten() {
+            let Some(addr) = read(tpg.path().join("address")) else {
+                continue;
+            };
+            if addr.split(':').next().and_then(|h| h.parse::<u32>().ok()) != Some(host) {
+                continue;
+            }
+            let nexus = read(tpg.path().join("nexus"))?;
+            return loopback_port(&nexus);
+        }
+    }
+    None
+}
+
+/// A tcm_loop nexus name as a TransportID.
+fn loopback_port(nexus: &str) -> Option<TransportId> {
+    let hex16 = |h: &str| {
+        let h = h.trim_start_matches("0x");
+        (h.len() == 16)
+            .then(|| u64::from_str_radix(h, 16).ok())
+            .flatten()
+    };
+    if let Some(h) = nexus.strip_prefix("naa.") {
+        return hex16(h).map(|address| TransportId::Sas { address });
+    }
+    if let Some(h) = nexus.strip_prefix("fc.") {
+        return hex16(h).map(|port_name| TransportId::Fc { port_name });
+    }
+    if nexus.starts_with("iqn.") || nexus.starts_with("eui.") {
+        return Some(TransportId::Iscsi {
+            name: nexus.to_string(),
+            isid: None,
+        });
+    }
+    None
 }
 
 #[cfg(test)]
@@ -283,5 +384,66 @@ mod tests {
         );
         let r = resolve(&["/dev/x".into()], false, &Roots::default()).unwrap();
         assert_eq!(r[0], FenceDevice::single("/dev/x"));
+    }
+
+    #[test]
+    fn initiator_ports_from_sysfs_and_loopback_configfs() {
+        let t = tempfile::tempdir().unwrap();
+        let sys = t.path();
+        let mk = |rel: &str| {
+            let p = sys.join(rel);
+            std::fs::create_dir_all(&p).unwrap();
+            p
+        };
+        let w = |p: PathBuf, s: &str| std::fs::write(p, s).unwrap();
+        let roots = Roots {
+            sys: sys.to_path_buf(),
+            dev: sys.join("dev"),
+        };
+        // tcm_loop: host 3.
+        let d3 = mk("devices/tcm_loop_0/tcm_loop_adapter_0/host3/target3:0:1/3:0:1:0");
+        mk("class/scsi_generic/sg2");
+        std::os::unix::fs::symlink(&d3, sys.join("class/scsi_generic/sg2/device")).unwrap();
+        let tpg = mk("kernel/config/target/loopback/naa.500140500000000a/tpgt_1");
+        w(tpg.join("address"), "3:0:1\n");
+        w(tpg.join("nexus"), "naa.5001405000000b01\n");
+        let tpg = mk("kernel/config/target/loopback/naa.500140500000000b/tpgt_1");
+        w(tpg.join("address"), "4:0:1\n");
+        w(tpg.join("nexus"), "naa.5001405000000b02\n");
+        assert_eq!(
+            initiator_port(&sys.join("dev/sg2"), &roots),
+            Some(TransportId::Sas {
+                address: 0x5001_4050_0000_0b01
+            })
+        );
+        // iSCSI: the session's initiator name and ISID.
+        let d5 = mk("devices/platform/host5/session7/target5:0:0/5:0:0:1");
+        mk("block/sdc");
+        std::os::unix::fs::symlink(&d5, sys.join("block/sdc/device")).unwrap();
+        let s7 = mk("class/iscsi_session/session7");
+        w(s7.join("initiatorname"), "iqn.2026-01.test:node1\n");
+        w(s7.join("isid"), "23d000000001\n");
+        assert_eq!(
+            initiator_port(&sys.join("dev/sdc"), &roots),
+            Some(TransportId::Iscsi {
+                name: "iqn.2026-01.test:node1".into(),
+                isid: Some("23d000000001".into())
+            })
+        );
+        // Fibre Channel: the host's port name.
+        let d6 = mk("devices/pci0000:00/host6/rport-6:0-0/target6:0:0/6:0:0:0");
+        mk("block/sdd");
+        std::os::unix::fs::symlink(&d6, sys.join("block/sdd/device")).unwrap();
+        w(
+            mk("class/fc_host/host6").join("port_name"),
+            "0x10000090fa1b2c3d\n",
+        );
+        assert_eq!(
+            initiator_port(&sys.join("dev/sdd"), &roots),
+            Some(TransportId::Fc {
+                port_name: 0x1000_0090_fa1b_2c3d
+            })
+        );
+        assert_eq!(initiator_port(&sys.join("dev/sdz"), &roots), None);
     }
 }

@@ -3,6 +3,7 @@
 //!
 //! - [`key`]: key schemes (fence_scsi `id` and `hash`, vxfen ASCII keys).
 //! - [`config`]: the cluster description (TOML, or `corosync-cmapctl`).
+//! - [`source`]: where the description comes from, and the key policy.
 //! - [`devices`]: device sets, multipath paths, `auto` discovery of
 //!   shared PVs, and the [`devices::Opener`] that operations open paths
 //!   with.
@@ -23,4 +24,5 @@ pub mod ops;
 pub mod race;
 #[cfg(test)]
 pub(crate) mod sim;
+pub mod source;
 pub mod verify;

@@ -29,6 +29,7 @@ use crate::scsi::device::Device;
 use crate::scsi::error::{IllegalReason, ScsiError};
 use crate::scsi::pr::{Key, PrType};
 use crate::scsi::transport::Transport;
+use crate::scsi::transport_id::TransportId;
 
 /// The reservation type fencing uses: Write Exclusive, Registrants Only.
 pub const FENCE_TYPE: PrType = PrType::WriteExclusiveRegistrantsOnly;
@@ -107,6 +108,25 @@ pub(crate) fn on_path<O: Opener, R>(
     opener.open(p).and_then(|d| f(&d))
 }
 
+/// The logical unit's APTPL as REPORT CAPABILITIES reports it (PTPL_A).
+/// SPC-4 lets the APTPL bit of the last REGISTER or REGISTER AND IGNORE
+/// EXISTING KEY on any nexus decide for the whole unit, so every REGISTER
+/// that is not meant to change it must carry this value. A device without
+/// REPORT CAPABILITIES (ILLEGAL REQUEST) has no PTPL_A to keep: false.
+pub fn unit_aptpl<T: Transport>(d: &Device<T>) -> Result<bool, ScsiError> {
+    match d.report_capabilities() {
+        Ok(c) => Ok(c.ptpl_a),
+        Err(ScsiError::IllegalRequest { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The APTPL to register with on `dev`: true when asked for, otherwise
+/// the unit's own (read through one path).
+fn aptpl_for<O: Opener>(opener: &O, dev: &FenceDevice, asked: bool) -> bool {
+    asked || one_path(opener, dev, unit_aptpl).0.unwrap_or(false)
+}
+
 /// The reservation on a device, for reports.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Holder {
@@ -145,11 +165,75 @@ pub struct UnfenceReport {
     /// The error that stopped the work on this device, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why nothing was sent: the key is held through an initiator port
+    /// that is not this host's (see [`foreign_ports`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// When the check for another host holding the key could not be made,
+    /// why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_check: Option<String>,
+}
+
+/// Whether two initiator ports are this host's: the same TransportID, or
+/// for iSCSI the same initiator name (a re-login gives a new ISID, and the
+/// old nexus is this host's stale one).
+fn same_host(a: &TransportId, b: &TransportId) -> bool {
+    match (a, b) {
+        (TransportId::Iscsi { name: x, .. }, TransportId::Iscsi { name: y, .. }) => {
+            x.eq_ignore_ascii_case(y)
+        }
+        _ => a == b,
+    }
+}
+
+/// The initiator ports, other than this host's own (the ports of
+/// `dev`'s paths, from [`Opener::initiator_port`]), through which `key`
+/// is registered, from READ FULL STATUS. `Err` says why the check could not
+/// be made: a path whose port is unknown, a device without READ FULL
+/// STATUS, a TransportID that does not decode.
+pub fn foreign_ports<O: Opener>(
+    opener: &O,
+    dev: &FenceDevice,
+    key: Key,
+) -> Result<Vec<TransportId>, String> {
+    let mut own = Vec::new();
+    for p in &dev.paths {
+        match opener.initiator_port(p) {
+            Some(t) => own.push(t),
+            None => {
+                return Err(format!(
+                    "the initiator port of {} is not known",
+                    p.display()
+                ))
+            }
+        }
+    }
+    let fs = one_path(opener, dev, |d| d.read_full_status())
+        .0
+        .map_err(|e| match e {
+            ScsiError::IllegalRequest { .. } => {
+                "the device does not support READ FULL STATUS".to_string()
+            }
+            e => e.to_string(),
+        })?;
+    let mut foreign = Vec::new();
+    for d in fs.descriptors.iter().filter(|d| d.key == key) {
+        let t = d
+            .transport_id()
+            .map_err(|e| format!("READ FULL STATUS: {e}"))?;
+        if !own.iter().any(|o| same_host(o, &t)) && !foreign.contains(&t) {
+            foreign.push(t);
+        }
+    }
+    Ok(foreign)
 }
 
 /// Unfence one device: register `key` on every path, self-preempt a key
 /// that was already there through the first path, reserve type 5 if no
-/// reservation exists.
+/// reservation exists. With `aptpl` the registrations set APTPL; without
+/// it they carry the unit's current PTPL_A, so a unit another node made
+/// persistent stays persistent.
 pub fn unfence_device<O: Opener>(
     opener: &O,
     dev: &FenceDevice,
@@ -165,6 +249,8 @@ pub fn unfence_device<O: Opener>(
         registrations: 0,
         complete: false,
         error: None,
+        refused: None,
+        port_check: None,
     };
     let (keys, _) = one_path(opener, dev, |d| d.read_keys());
     let keys = match keys {
@@ -175,6 +261,33 @@ pub fn unfence_device<O: Opener>(
         }
     };
     rep.was_registered = keys.contains(&key);
+    if rep.was_registered {
+        // The self-preempt below removes every registration of the key.
+        // If another host holds it (two hosts configured with one key),
+        // that would fence it: refuse, and name its port.
+        match foreign_ports(opener, dev, key) {
+            Ok(f) if f.is_empty() => {}
+            Ok(f) => {
+                let ports: Vec<String> = f.iter().map(ToString::to_string).collect();
+                let why = format!(
+                    "{}: key {key} is also registered through initiator port {}, which is \
+                     not this host's (two hosts configured with the same key?); not \
+                     preempting it",
+                    dev.name,
+                    ports.join(", ")
+                );
+                rep.error = Some(why.clone());
+                rep.refused = Some(why);
+                return rep;
+            }
+            Err(why) => {
+                rep.port_check = Some(format!(
+                    "whether another host holds key {key} could not be checked: {why}"
+                ))
+            }
+        }
+    }
+    let aptpl = aptpl_for(opener, dev, aptpl);
     let order = dev.read_order();
     let Some((first, rest)) = order.split_first() else {
         rep.error = Some(format!("{}: no paths", dev.name));
@@ -319,6 +432,109 @@ pub struct FenceReport {
     pub error: Option<String>,
 }
 
+/// True when a command that failed this way may still have run on the
+/// logical unit: it left this host (it timed out, or the transport or the
+/// OS failed it on the way back). Only a device that could not be opened
+/// certainly saw nothing.
+fn may_have_run(e: &ScsiError) -> bool {
+    path_failure(e) && !matches!(e, ScsiError::Open { .. })
+}
+
+/// Sends the preempt of `victim` through the paths of `dev` in turn, and
+/// records every attempt in `steps`:
+///
+/// - A RESERVATION CONFLICT on a path while `own` is registered on the
+///   device (`own_present`) means that path's nexus lacks the key (an
+///   iSCSI re-login gives a new I_T nexus, fence-agents 517/529/558): the
+///   nexus is registered again (with the unit's APTPL) and the preempt is
+///   sent once more through it. A node whose key is gone everywhere never
+///   gets here (it may have been fenced itself).
+/// - A path failure after which the command may have run (timeout,
+///   transport or OS error) is followed by reading the keys back through
+///   the other paths: if the victim is gone, the preempt took effect and
+///   is not sent again; only otherwise does it go through the next path.
+fn preempt_victim<O: Opener>(
+    opener: &O,
+    dev: &FenceDevice,
+    own: Key,
+    victim: Key,
+    mode: PreemptMode,
+    own_present: bool,
+    steps: &mut Vec<Step>,
+) -> Result<(), ScsiError> {
+    let action = |r: &Result<PreemptMode, ScsiError>| match r {
+        Ok(used) if *used != mode => "preempt (preempt-and-abort not supported)",
+        Ok(used) => used.name(),
+        Err(_) => mode.name(),
+    };
+    let order = dev.read_order();
+    let mut last = None;
+    for (i, p) in order.iter().enumerate() {
+        let mut r = on_path(opener, p, |d| mode.send(d, own, victim));
+        steps.push(Step::new(p, action(&r), &r));
+        if own_present && matches!(&r, Err(e) if e.is_reservation_conflict()) {
+            let rr = on_path(opener, p, |d| {
+                let aptpl = unit_aptpl(d)?;
+                d.register_and_ignore(own, aptpl)
+            });
+            steps.push(Step::new(
+                p,
+                "register-and-ignore (repair: this nexus lacked the key)",
+                &rr,
+            ));
+            if rr.is_ok() {
+                r = on_path(opener, p, |d| mode.send(d, own, victim));
+                steps.push(Step::new(p, action(&r), &r));
+            }
+        }
+        match r {
+            Ok(_) => return Ok(()),
+            Err(e) if may_have_run(&e) => {
+                // Read back through the other paths before resending.
+                let rest = FenceDevice {
+                    name: dev.name.clone(),
+                    paths: order
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, q)| q.to_path_buf())
+                        .collect(),
+                    unusable: Vec::new(),
+                    multipath: dev.multipath,
+                };
+                let (k, q) = one_path(opener, &rest, |d| d.read_keys());
+                let gone = k.as_ref().map(|k| !k.keys.contains(&victim));
+                steps.push(Step {
+                    path: q.display().to_string(),
+                    action: match gone {
+                        Ok(true) => "read-keys after the failure: the preempt took effect".into(),
+                        Ok(false) => {
+                            "read-keys after the failure: the victim is still registered".into()
+                        }
+                        Err(_) => "read-keys after the failure".into(),
+                    },
+                    ok: k.is_ok(),
+                    error: k.as_ref().err().map(ToString::to_string),
+                    status: k.as_ref().err().map(ScsiError::exit_code),
+                });
+                match gone {
+                    Ok(true) => return Ok(()),
+                    Ok(false) => last = Some(e),
+                    // Nothing could be read: resending blindly could run
+                    // the preempt twice; stop here.
+                    Err(_) => return Err(e),
+                }
+            }
+            Err(e) if path_failure(&e) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ScsiError::Open {
+        device: dev.name.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::NotFound, "no paths"),
+    }))
+}
+
 /// Fence `victim` on one device from the node holding `own`.
 pub fn fence_device<O: Opener>(
     opener: &O,
@@ -361,23 +577,26 @@ pub fn fence_device<O: Opener>(
             ));
             return rep;
         }
-        // fence_scsi registers the survivor first.
+        // fence_scsi registers the survivor first, here with the unit's
+        // APTPL.
+        let aptpl = aptpl_for(opener, dev, false);
         let paths: Vec<&Path> = dev.read_order();
         let steps = par_map(&paths, |p| {
-            let r = on_path(opener, p, |d| d.register_and_ignore(own, false));
+            let r = on_path(opener, p, |d| d.register_and_ignore(own, aptpl));
             Step::new(p, "register-and-ignore", &r)
         });
         rep.steps.extend(steps);
     }
     if rep.victim_was_registered {
-        let (r, p) = one_path(opener, dev, |d| mode.send(d, own, victim));
-        let action = match &r {
-            Ok(used) if *used != mode => "preempt (preempt-and-abort not supported)",
-            Ok(used) => used.name(),
-            Err(_) => mode.name(),
-        };
-        rep.steps.push(Step::new(&p, action, &r));
-        if let Err(e) = r {
+        if let Err(e) = preempt_victim(
+            opener,
+            dev,
+            own,
+            victim,
+            mode,
+            keys.contains(&own),
+            &mut rep.steps,
+        ) {
             rep.error = Some(e.to_string());
         }
     }
@@ -492,9 +711,11 @@ impl DeviceStatus {
 
 /// Whether `own` is registered through this path: REGISTER with `own` as
 /// both the old and the new key succeeds only for a nexus registered with
-/// `own`, and changes nothing else (it does advance the PR generation).
+/// `own`, and changes nothing else (it does advance the PR generation). It
+/// carries the unit's APTPL ([`unit_aptpl`]), which it would otherwise set.
 pub fn probe_path<T: Transport>(d: &Device<T>, own: Key) -> Result<bool, ScsiError> {
-    match d.register(own, own, false) {
+    let aptpl = unit_aptpl(d)?;
+    match d.register(own, own, aptpl) {
         Ok(()) => Ok(true),
         Err(ScsiError::ReservationConflict { .. }) => Ok(false),
         Err(e) => Err(e),
@@ -651,30 +872,131 @@ pub struct State {
     pub devices: Vec<String>,
 }
 
+/// A state file that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Its contents are not a state file.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// It could not be written (creating the directory, the temporary
+    /// file, writing, fsync, rename).
+    #[error("{path}: {what}: {source}")]
+    Write {
+        /// The file or directory acted on.
+        path: String,
+        /// The step that failed.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key in it is not a key.
+    #[error("state file key {key:?}: {detail}")]
+    Key {
+        /// The text.
+        key: String,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Writes `bytes` to `path` atomically and durably: into a new file with a
+/// unique name in the same directory (created exclusively, so nothing at
+/// that name is followed or overwritten), fsync of the file, rename over
+/// `path`, fsync of the directory. A crash leaves the old file or the new
+/// one, never a mix, and a temporary file at most.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let err = |p: &Path, what: &'static str| {
+        let path = p.display().to_string();
+        move |source| StateError::Write { path, what, source }
+    };
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(err(&dir, "create directory"))?;
+    let base = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let (tmp, mut f) = loop {
+        let tmp = dir.join(format!(
+            ".{base}.{}.{}.tmp",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(&tmp, "create temporary file")(e)),
+        }
+    };
+    let r = (|| {
+        f.write_all(bytes).map_err(err(&tmp, "write"))?;
+        f.sync_all().map_err(err(&tmp, "fsync"))?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(err(path, "rename"))?;
+        std::fs::File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err(&dir, "fsync directory"))
+    })();
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
 impl State {
     /// The key.
-    pub fn key(&self) -> Result<Key, String> {
-        self.key
-            .parse::<Key>()
-            .map_err(|e| format!("state file key {:?}: {e}", self.key))
+    pub fn key(&self) -> Result<Key, StateError> {
+        self.key.parse::<Key>().map_err(|e| StateError::Key {
+            key: self.key.clone(),
+            detail: e.to_string(),
+        })
     }
 
     /// Reads a state file.
-    pub fn load(path: &Path) -> Result<State, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn load(path: &Path) -> Result<State, StateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| StateError::Parse {
+            path: path.display().to_string(),
+            source,
+        })
     }
 
-    /// Writes a state file (creating its directory), through a temporary
-    /// file renamed into place.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        }
-        let tmp = path.with_extension("tmp");
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+    /// Writes a state file (creating its directory) atomically and
+    /// durably ([`write_atomic`]).
+    pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        let text = serde_json::to_string_pretty(self).map_err(|source| StateError::Parse {
+            path: path.display().to_string(),
+            source,
+        })? + "\n";
+        write_atomic(path, text.as_bytes())
     }
 }
 
@@ -687,12 +1009,83 @@ pub struct CheckResult {
     pub registered_on: Vec<String>,
     /// Devices that could not be read, with the error.
     pub errors: Vec<(String, String)>,
+    /// How many devices were read.
+    pub read: usize,
+}
+
+/// What the watchdog check concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The key is registered on at least one device: this node may write.
+    Registered,
+    /// At least one device was read and none lists the key: this node has
+    /// been fenced.
+    KeyGone,
+    /// No device could be read (or there were none): nothing is known.
+    Unreadable,
 }
 
 impl CheckResult {
     /// fence_scsi_check's verdict: registered on at least one device.
     pub fn registered(&self) -> bool {
         !self.registered_on.is_empty()
+    }
+
+    /// The verdict: a device that vanished or cannot be read never counts
+    /// against the node while another lists its key, and "key gone" is
+    /// told apart from "nothing could be read".
+    pub fn verdict(&self) -> Verdict {
+        if self.registered() {
+            Verdict::Registered
+        } else if self.read > 0 {
+            Verdict::KeyGone
+        } else {
+            Verdict::Unreadable
+        }
+    }
+}
+
+/// The pause between the watchdog check's tries, from seconds: finite and
+/// between 0 and 3600.
+pub fn retry_sleep(secs: f64) -> Result<std::time::Duration, String> {
+    if secs.is_finite() && (0.0..=3600.0).contains(&secs) {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "--retry-sleep must be between 0 and 3600 seconds, not {secs}"
+        ))
+    }
+}
+
+/// The watchdog check with retries: reads again, up to `retries` more
+/// times `pause` apart (through `sleep`), until the key is found.
+pub fn watch<O: Opener>(
+    opener: &O,
+    devs: &[FenceDevice],
+    key: Key,
+    retries: u32,
+    pause: std::time::Duration,
+    sleep: &dyn Fn(std::time::Duration),
+) -> CheckResult {
+    let mut r = check(opener, devs, key);
+    for _ in 0..retries {
+        if r.registered() {
+            break;
+        }
+        sleep(pause);
+        r = check(opener, devs, key);
+    }
+    r
+}
+
+/// Whether `check --hard-reboot` reboots on this verdict: on "key gone",
+/// and on "nothing could be read" only when asked (`unreadable`).
+pub fn reboot_on(v: Verdict, unreadable: bool) -> bool {
+    match v {
+        Verdict::Registered => false,
+        Verdict::KeyGone => true,
+        Verdict::Unreadable => unreadable,
     }
 }
 
@@ -703,8 +1096,12 @@ pub fn check<O: Opener>(opener: &O, devs: &[FenceDevice], key: Key) -> CheckResu
         key,
         registered_on: Vec::new(),
         errors: Vec::new(),
+        read: 0,
     };
     for (d, r) in devs.iter().zip(rs) {
+        if r.is_ok() {
+            out.read += 1;
+        }
         match r {
             Ok(k) if k.keys.contains(&key) => out.registered_on.push(d.name.clone()),
             Ok(_) => {}
@@ -773,8 +1170,21 @@ mod tests {
     #[test]
     fn rejoin_self_preempts_through_the_first_path_only() {
         let (o, l) = bed();
-        // A stale registration of A's key from a nexus that is gone.
-        l.lock().unwrap().regs.push(("stale".into(), A));
+        // A stale registration of A's key from a nexus that is gone: the
+        // same iSCSI initiator before a re-login (another ISID).
+        {
+            let mut u = l.lock().unwrap();
+            for (n, isid) in [("a1", "1"), ("a2", "2"), ("stale", "0")] {
+                u.ports.insert(
+                    n.into(),
+                    TransportId::Iscsi {
+                        name: "iqn.2026-01.test:host-a".into(),
+                        isid: Some(isid.into()),
+                    },
+                );
+            }
+            u.regs.push(("stale".into(), A));
+        }
         let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
         let r = unfence_device(&o, &da, A, false);
         assert!(r.was_registered && r.complete, "{r:?}");
@@ -919,6 +1329,214 @@ mod tests {
         let r = State::load(&p).unwrap();
         assert_eq!(r, s);
         assert_eq!(r.key().unwrap(), A);
-        assert!(State::load(&t.path().join("none")).is_err());
+        assert!(matches!(
+            State::load(&t.path().join("none")),
+            Err(StateError::Read { .. })
+        ));
+        std::fs::write(&p, "{").unwrap();
+        assert!(matches!(State::load(&p), Err(StateError::Parse { .. })));
+        let bad = State {
+            key: "0xzz".into(),
+            ..s
+        };
+        assert!(matches!(bad.key(), Err(StateError::Key { .. })));
+    }
+
+    #[test]
+    fn aptpl_survives_status_probe_and_fence() {
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, true);
+        unfence_device(&o, &da, A, true);
+        assert!(l.lock().unwrap().aptpl);
+        status(&o, std::slice::from_ref(&da), Some(A));
+        assert!(l.lock().unwrap().aptpl, "status --probe reset PTPL_A");
+        // The survivor's own registration (with --register) keeps APTPL.
+        l.lock().unwrap().regs.retain(|r| r.1 != A);
+        let da1 = map("mpatha", &["/a/sdc"]);
+        let how = FenceHow {
+            register: true,
+            ..PREEMPT
+        };
+        let r = fence(&o, std::slice::from_ref(&da1), A, B, how).unwrap();
+        assert!(r.complete, "{r:?}");
+        assert!(l.lock().unwrap().aptpl, "fence reset PTPL_A");
+    }
+
+    #[test]
+    fn fence_repairs_a_nexus_that_lost_the_key_before_preempting() {
+        // A's key is on the device through a1; a2 re-logged in and lost
+        // its registration. Fencing through a2 registers a2 again first.
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        l.lock().unwrap().regs.retain(|r| r.0 != "a2");
+        let r = fence_device(&o, &map("mpatha", &["/a/sdc"]), A, B, PREEMPT);
+        assert!(r.complete, "{r:?}");
+        assert!(
+            r.steps
+                .iter()
+                .any(|s| s.action.starts_with("register-and-ignore") && s.ok),
+            "{r:?}"
+        );
+        let mut keys = l.lock().unwrap().keys();
+        keys.sort();
+        assert_eq!(keys, vec![A, A]);
+        // A node whose key is gone everywhere still refuses.
+        l.lock().unwrap().regs.clear();
+        let r = fence_device(&o, &map("mpatha", &["/a/sdc"]), A, B, PREEMPT);
+        assert!(!r.complete && r.steps.is_empty(), "{r:?}");
+    }
+
+    #[test]
+    fn preempt_timeout_reads_keys_back_before_resending() {
+        let (o, l) = bed();
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        let db = map("mpatha", &["/b/sdb", "/b/sdc"]);
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        // The preempt through a1 runs, but its completion is lost.
+        l.lock().unwrap().lose_completion.push(("a1".into(), 4));
+        l.lock().unwrap().log.clear();
+        let r = fence_device(&o, &da, A, B, PREEMPT);
+        assert!(r.complete && r.error.is_none(), "{r:#?}");
+        let sent: Vec<_> = l
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|e| e.1 == 4)
+            .cloned()
+            .collect();
+        assert_eq!(sent.len(), 1, "the preempt was sent twice: {sent:?}");
+        assert!(
+            r.steps.iter().any(|s| s.action.contains("took effect")),
+            "{:#?}",
+            r.steps
+        );
+        // When the lost command did not run (the path is dead), the keys
+        // read back show the victim, and the next path sends it.
+        let (o, l) = bed();
+        unfence_device(&o, &db, B, false);
+        unfence_device(&o, &da, A, false);
+        l.lock().unwrap().dead.push("a1".into());
+        let r = fence_device(&o, &da, A, B, PREEMPT);
+        assert!(r.complete, "{r:#?}");
+        assert!(!l.lock().unwrap().keys().contains(&B));
+    }
+
+    #[test]
+    fn check_fails_safe_and_tells_key_gone_from_unreadable() {
+        let (o, l) = bed();
+        let l2 = lu();
+        let mut o = o;
+        o.add("/a/sdd", &l2, "a1");
+        let d1 = map("m1", &["/a/sdb"]);
+        let d2 = map("m2", &["/a/sdd"]);
+        unfence_device(&o, &d1, A, false);
+        unfence_device(&o, &d2, A, false);
+        let both = [d1.clone(), d2.clone(), map("gone", &["/nonexistent"])];
+        // A vanished device does not fail the check.
+        assert_eq!(check(&o, &both, A).verdict(), Verdict::Registered);
+        // One readable device lists the key, the other cannot be read.
+        l.lock().unwrap().dead.push("a1".into());
+        assert_eq!(check(&o, &both, A).verdict(), Verdict::Registered);
+        // Key gone where it could be read.
+        l2.lock().unwrap().regs.clear();
+        let r = check(&o, &both, A);
+        assert_eq!(r.verdict(), Verdict::KeyGone, "{r:?}");
+        assert!(reboot_on(r.verdict(), false));
+        // Nothing readable.
+        l2.lock().unwrap().dead.push("a1".into());
+        let r = check(&o, &both, A);
+        assert_eq!(r.verdict(), Verdict::Unreadable, "{r:?}");
+        assert!(!reboot_on(r.verdict(), false) && reboot_on(r.verdict(), true));
+        assert_eq!(check(&o, &[], A).verdict(), Verdict::Unreadable);
+        // Retries sleep between tries and stop once the key is found.
+        let slept = std::sync::Mutex::new(0);
+        let pause = retry_sleep(0.5).unwrap();
+        let r = watch(&o, &both, A, 3, pause, &|d| {
+            assert_eq!(d, pause);
+            *slept.lock().unwrap() += 1;
+        });
+        assert_eq!(
+            (r.verdict(), *slept.lock().unwrap()),
+            (Verdict::Unreadable, 3)
+        );
+        l.lock().unwrap().dead.clear();
+        *slept.lock().unwrap() = 0;
+        let r = watch(&o, &both, A, 3, pause, &|_| *slept.lock().unwrap() += 1);
+        assert_eq!(
+            (r.verdict(), *slept.lock().unwrap()),
+            (Verdict::Registered, 0)
+        );
+        for bad in [f64::NAN, -1.0, f64::INFINITY, 3601.0] {
+            assert!(retry_sleep(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unfence_refuses_to_preempt_a_key_another_host_holds() {
+        // Host X was configured with A's key by mistake and holds it
+        // through its own port.
+        let (mut o, l) = bed();
+        o.add("/x/sdb", &l, "x1");
+        let dx = map("mpatha", &["/x/sdb"]);
+        unfence_device(&o, &dx, A, false);
+        let da = map("mpatha", &["/a/sdb", "/a/sdc"]);
+        l.lock().unwrap().log.clear();
+        let r = unfence_device(&o, &da, A, false);
+        assert!(!r.complete, "{r:?}");
+        let why = r.refused.as_deref().unwrap_or_default();
+        let port = crate::fence::sim::Lu::port_of("x1").to_string();
+        assert!(why.contains(&port), "{why:?} does not name {port}");
+        let u = l.lock().unwrap();
+        assert!(u.log.is_empty(), "PR OUT sent: {:?}", u.log);
+        assert_eq!(u.keys(), vec![A]);
+        assert_eq!(u.regs[0].0, "x1");
+        drop(u);
+        // Without READ FULL STATUS the check cannot be made, and says so.
+        let (mut o, l) = bed();
+        o.add("/x/sdb", &l, "x1");
+        unfence_device(&o, &dx, A, false);
+        l.lock().unwrap().no_full_status = true;
+        let r = unfence_device(&o, &da, A, false);
+        assert!(r.refused.is_none());
+        assert!(
+            r.port_check
+                .as_deref()
+                .unwrap_or_default()
+                .contains("could not be checked"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn state_file_is_written_through_a_unique_temporary_in_its_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("fencekit.state");
+        // Whatever sits at a predictable temporary name (here a link to
+        // someone else's file) is neither written through nor in the way.
+        let victim = t.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, p.with_extension("tmp")).unwrap();
+        let s = State {
+            node: Some("node1".into()),
+            key: A.to_string(),
+            devices: vec!["/dev/sdb".into()],
+        };
+        s.save(&p).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(State::load(&p).unwrap(), s);
+        // Nothing else is left in the directory.
+        let mut names: Vec<String> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, vec!["fencekit.state", "fencekit.tmp", "victim"]);
     }
 }

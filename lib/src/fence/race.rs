@@ -14,7 +14,7 @@
 use serde::Serialize;
 
 use super::devices::{FenceDevice, Opener};
-use super::ops::{on_path, one_path, PreemptMode, Step};
+use super::ops::{on_path, one_path, unit_aptpl, PreemptMode, Step};
 use crate::scsi::error::ScsiError;
 use crate::scsi::pr::Key;
 
@@ -72,6 +72,9 @@ pub enum RaceError {
     /// A loser key is this node's.
     #[error("this node's key {0} is among the keys to preempt")]
     SelfInLosers(Key),
+    /// `--sort-wwid`, and a disk's WWID cannot be read.
+    #[error("{0}: its WWID cannot be read, so the disks cannot be put in WWID order; not racing")]
+    NoWwid(String),
 }
 
 /// Orders disks by WWID (disks without one keep their place after those
@@ -83,6 +86,25 @@ pub fn order_by_wwid(disks: &mut [(FenceDevice, Option<String>)]) {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => std::cmp::Ordering::Equal,
     });
+}
+
+/// Reads each coordinator disk's WWID (through one path) and orders the
+/// disks by it, so every node works them in the same order. A disk whose
+/// WWID cannot be read makes it refuse: the nodes would otherwise work the
+/// disks in different orders.
+pub fn sort_by_wwid<O: Opener>(
+    opener: &O,
+    disks: Vec<FenceDevice>,
+) -> Result<Vec<FenceDevice>, RaceError> {
+    let mut with = Vec::new();
+    for d in disks {
+        match one_path(opener, &d, |x| x.identity()).0 {
+            Ok(i) if i.wwid.is_some() => with.push((d, i.wwid)),
+            _ => return Err(RaceError::NoWwid(d.name)),
+        }
+    }
+    order_by_wwid(&mut with);
+    Ok(with.into_iter().map(|x| x.0).collect())
 }
 
 /// One disk's part of the race.
@@ -202,8 +224,11 @@ fn reclaim_disk<O: Opener>(
     mode: PreemptMode,
     d: &mut RaceDisk,
 ) {
+    // The registration carries the unit's APTPL, which it would otherwise
+    // reset.
+    let aptpl = one_path(opener, dev, unit_aptpl).0.unwrap_or(false);
     for p in &dev.paths {
-        let r = on_path(opener, p, |x| x.register_and_ignore(own, false));
+        let r = on_path(opener, p, |x| x.register_and_ignore(own, aptpl));
         d.steps
             .push(Step::new(p, "reclaim register-and-ignore", &r));
     }
@@ -397,5 +422,48 @@ mod tests {
             race(&o, d1, A, &[A], PreemptMode::Preempt).unwrap_err(),
             RaceError::SelfInLosers(A)
         );
+    }
+
+    #[test]
+    fn race_reclaim_keeps_the_units_aptpl() {
+        let (o, da, db, lus) = three();
+        for l in &lus {
+            l.lock().unwrap().aptpl = true;
+        }
+        race(&o, &db[..1], B, &[A], PreemptMode::Preempt).unwrap();
+        let r = race(&o, &da, A, &[B], PreemptMode::Preempt).unwrap();
+        assert!(
+            r.won() && r.disks[0].steps[0].action.starts_with("reclaim"),
+            "{r:?}"
+        );
+        for l in &lus {
+            assert!(l.lock().unwrap().aptpl, "race reset PTPL_A");
+        }
+    }
+
+    #[test]
+    fn sort_wwid_refuses_a_disk_without_a_wwid() {
+        let (o, da, _db, lus) = three();
+        // The simulated units have no VPD pages, so no WWID.
+        let e = sort_by_wwid(&o, da.clone()).unwrap_err();
+        assert_eq!(e, RaceError::NoWwid(da[0].name.clone()));
+        // A unit that cannot be read at all is refused the same way.
+        lus[1].lock().unwrap().dead.push("a".into());
+        assert!(matches!(
+            sort_by_wwid(&o, da.clone()),
+            Err(RaceError::NoWwid(_))
+        ));
+        lus[1].lock().unwrap().dead.clear();
+        // With WWIDs: ordered by them.
+        for (i, l) in lus.iter().enumerate() {
+            let mut p = crate::scsi::vpd::tests::lio_page83();
+            // The last byte of the NAA designator (page header 4, then
+            // the designator header 4 and 16 bytes).
+            p[4 + 4 + 15] = [3, 1, 2][i];
+            l.lock().unwrap().vpd83 = Some(p);
+        }
+        let sorted = sort_by_wwid(&o, da).unwrap();
+        let names: Vec<&str> = sorted.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, vec!["/a/1", "/a/2", "/a/0"]);
     }
 }

@@ -52,6 +52,13 @@ pub struct Facts {
     pub caps: Option<Result<CapsView, String>>,
     /// The test key registered and removed: None when not tried.
     pub test_key: Option<Result<(), String>>,
+    /// Why the test key was not tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_key_skipped: Option<String>,
+    /// PTPL_A from REPORT CAPABILITIES.
+    pub ptpl_a: Option<bool>,
+    /// The reservation holder's key when verify began.
+    pub reservation: Option<Key>,
 }
 
 /// The capability bits verify looks at.
@@ -195,10 +202,11 @@ pub fn assess(f: &Facts) -> Vec<Check> {
             format!("paths reach different units: {}", all.join(" ")),
         )
     });
-    v.push(match &f.test_key {
-        None => check("register-test-key", State::Skip, "not tried"),
-        Some(Ok(())) => check("register-test-key", State::Pass, "registered and removed"),
-        Some(Err(e)) => check("register-test-key", State::Fail, e.clone()),
+    v.push(match (&f.test_key, &f.test_key_skipped) {
+        (None, Some(why)) => check("register-test-key", State::Skip, why.clone()),
+        (None, None) => check("register-test-key", State::Skip, "not tried"),
+        (Some(Ok(())), _) => check("register-test-key", State::Pass, "registered and removed"),
+        (Some(Err(e)), _) => check("register-test-key", State::Fail, e.clone()),
     });
     v
 }
@@ -226,9 +234,27 @@ pub fn is_virtio_blk(device: &str, sys: &Path) -> bool {
         == Some("virtio_blk")
 }
 
+/// Whether `verify` may register and remove its test key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WriteTest {
+    /// Send no PR OUT at all (`--no-write`).
+    Never,
+    /// Only on a device with no registration and no reservation (the
+    /// default): a device in use is only read.
+    IfIdle,
+    /// Also on a device in use (`--write-test-in-use`). Even then the test
+    /// key goes only to a nexus that holds no registration (REGISTER with
+    /// a RESERVATION KEY of 0, which such a nexus refuses), and only the
+    /// test key is removed again.
+    EvenInUse,
+}
+
 /// Gathers the facts about one device. With `write`, registers the test
-/// key on the first path and removes it again.
-pub fn gather<O: Opener>(opener: &O, dev: &FenceDevice, sys: &Path, write: bool) -> Facts {
+/// key on the first path and removes it again (see [`WriteTest`]). Every
+/// PR OUT carries the unit's APTPL as REPORT CAPABILITIES gives it
+/// (PTPL_A), so the test leaves the unit's persistence as it was.
+pub fn gather<O: Opener>(opener: &O, dev: &FenceDevice, sys: &Path, write: WriteTest) -> Facts {
     let mut f = Facts {
         device: dev.name.clone(),
         virtio_blk: is_virtio_blk(&dev.name, sys)
@@ -259,8 +285,11 @@ pub fn gather<O: Opener>(opener: &O, dev: &FenceDevice, sys: &Path, write: bool)
             return f;
         }
     };
-    match d.read_keys() {
-        Ok(k) => f.pr_in = Some(Ok(k.keys.len())),
+    let keys = match d.read_keys() {
+        Ok(k) => {
+            f.pr_in = Some(Ok(k.keys.len()));
+            k.keys
+        }
         Err(e) => {
             f.pr_in_invalid_opcode = matches!(
                 e,
@@ -272,38 +301,89 @@ pub fn gather<O: Opener>(opener: &O, dev: &FenceDevice, sys: &Path, write: bool)
             f.pr_in = Some(Err(e.to_string()));
             return f;
         }
+    };
+    let caps = d.report_capabilities();
+    f.ptpl_a = caps.as_ref().ok().map(|c| c.ptpl_a);
+    f.caps = Some(caps.map(|c| CapsView::from(&c)).map_err(|e| e.to_string()));
+    let reservation = d.read_reservation().map(|r| r.reservation);
+    f.reservation = reservation
+        .as_ref()
+        .ok()
+        .and_then(|r| r.as_ref().map(|r| r.key));
+    if write == WriteTest::Never {
+        return f;
     }
-    f.caps = Some(
-        d.report_capabilities()
-            .map(|c| CapsView::from(&c))
-            .map_err(|e| e.to_string()),
-    );
-    if write {
-        let k = Key::from_ascii(TEST_KEY).unwrap_or(Key(1));
-        let r = (|| {
-            d.register_and_ignore(k, false)?;
-            let there = d.read_keys()?.keys.contains(&k);
-            d.register(k, Key(0), false)?;
-            let gone = !d.read_keys()?.keys.contains(&k);
-            Ok::<_, ScsiError>((there, gone))
-        })();
-        f.test_key = Some(match r {
-            Ok((true, true)) => Ok(()),
-            Ok((false, _)) => Err(format!(
-                "{}: the test key was not listed after REGISTER",
-                first.display()
-            )),
-            Ok((true, false)) => Err(format!(
-                "{}: the test key stayed after unregistering",
-                first.display()
-            )),
-            Err(e) => {
-                // Best effort: do not leave the test key behind.
-                let _ = d.register_and_ignore(Key(0), false);
-                Err(e.to_string())
-            }
-        });
+    // The unit's APTPL, unless it could not be read: then the test is not
+    // run, as a REGISTER would set it one way or the other.
+    let Some(aptpl) = f.ptpl_a else {
+        f.test_key_skipped = Some(
+            "skipped: PTPL_A could not be read (REPORT CAPABILITIES failed), \
+             and a REGISTER would change the unit's APTPL"
+                .into(),
+        );
+        return f;
+    };
+    let in_use = !keys.is_empty() || !matches!(reservation, Ok(None));
+    if in_use && write == WriteTest::IfIdle {
+        let held = match &reservation {
+            Ok(Some(r)) => format!(", reservation held by {}", r.key),
+            Ok(None) => String::new(),
+            Err(_) => ", the reservation could not be read".into(),
+        };
+        f.test_key_skipped = Some(format!(
+            "skipped: the device is in use ({} registration{}{held}); \
+             --write-test-in-use tests it anyway",
+            keys.len(),
+            if keys.len() == 1 { "" } else { "s" }
+        ));
+        return f;
     }
+    let k = Key::from_ascii(TEST_KEY).unwrap_or(Key(1));
+    if keys.contains(&k) {
+        f.test_key_skipped = Some(format!(
+            "skipped: the test key {k} is already registered (another verify running?)"
+        ));
+        return f;
+    }
+    // REGISTER with RESERVATION KEY 0: refused (RESERVATION CONFLICT) by a
+    // nexus that is registered, so no one's key is ever replaced.
+    match d.register(Key(0), k, aptpl) {
+        Ok(()) => {}
+        Err(e) if e.is_reservation_conflict() && in_use => {
+            f.test_key_skipped = Some(format!(
+                "skipped: {} is registered with a key verify does not own",
+                first.display()
+            ));
+            return f;
+        }
+        Err(e) => {
+            f.test_key = Some(Err(e.to_string()));
+            return f;
+        }
+    }
+    let r = (|| {
+        let there = d.read_keys()?.keys.contains(&k);
+        d.register(k, Key(0), aptpl)?;
+        let gone = !d.read_keys()?.keys.contains(&k);
+        Ok::<_, ScsiError>((there, gone))
+    })();
+    f.test_key = Some(match r {
+        Ok((true, true)) => Ok(()),
+        Ok((false, _)) => Err(format!(
+            "{}: the test key was not listed after REGISTER",
+            first.display()
+        )),
+        Ok((true, false)) => Err(format!(
+            "{}: the test key stayed after unregistering",
+            first.display()
+        )),
+        Err(e) => {
+            // Best effort: remove the test key, and only the test key
+            // (REGISTER with it as the old key fails on any other).
+            let _ = d.register(k, Key(0), aptpl);
+            Err(e.to_string())
+        }
+    });
     f
 }
 
@@ -411,6 +491,8 @@ pub fn pair<O: Opener, P: Opener>(
             return rep;
         }
     }
+    // Every PR OUT carries the unit's APTPL.
+    let aptpl = da.report_capabilities().is_ok_and(|c| c.ptpl_a);
     let ida = da.identity().ok().and_then(|i| i.wwid);
     let idb = db.identity().ok().and_then(|i| i.wwid);
     if ida != idb {
@@ -452,14 +534,18 @@ pub fn pair<O: Opener, P: Opener>(
             .map(ToString::to_string)
             .unwrap_or_default()
     }
-    let r = da.register_and_ignore(ka, false);
+    // REGISTER with RESERVATION KEY 0 (not REGISTER AND IGNORE): a nexus
+    // that is already registered refuses it, so no one's key is replaced.
+    let r = da.register(Key(0), ka, aptpl);
     let mut go = push("A registers", r.is_ok(), d(&r));
     if go {
-        let r = db.register_and_ignore(kb, false);
+        let r = db.register(Key(0), kb, aptpl);
         go = push("B registers", r.is_ok(), d(&r));
     }
+    let mut reserved = false;
     if go {
         let r = da.reserve(ka, FENCE_TYPE);
+        reserved = r.is_ok();
         go = push(
             "A reserves type 5 (Write Exclusive, Registrants Only)",
             r.is_ok(),
@@ -487,11 +573,25 @@ pub fn pair<O: Opener, P: Opener>(
             detail,
         );
     }
-    // Clean up: release, then remove both test keys.
-    let r = da.release(ka, FENCE_TYPE);
+    // Clean up: release what A reserved, then remove the test keys, and
+    // only them (REGISTER with the test key as the old key).
+    let r: Result<(), ScsiError> = if reserved {
+        da.release(ka, FENCE_TYPE)
+    } else {
+        Ok(())
+    };
     let c1 = r.is_ok();
-    let r2 = da.register(ka, Key(0), false);
-    let r3 = db.register_and_ignore(Key(0), false);
+    let listed = da.read_keys().map(|k| k.keys).unwrap_or_default();
+    let r2 = if listed.contains(&ka) {
+        da.register(ka, Key(0), aptpl)
+    } else {
+        Ok(())
+    };
+    let r3 = if listed.contains(&kb) {
+        db.register(kb, Key(0), aptpl)
+    } else {
+        Ok(())
+    };
     let left = da
         .read_keys()
         .map(|k| k.keys.iter().any(|x| *x == ka || *x == kb));
@@ -595,7 +695,7 @@ mod tests {
             multipath: true,
         };
         let t = tempfile::tempdir().unwrap();
-        let f = gather(&o, &dev, t.path(), true);
+        let f = gather(&o, &dev, t.path(), WriteTest::IfIdle);
         let c = assess(&f);
         // The simulated LU has no VPD pages, so no WWID: both paths fail
         // to identify, which fails same-wwid for a map.
@@ -606,7 +706,7 @@ mod tests {
         assert!(l.lock().unwrap().regs.is_empty());
         // A device without PR.
         l.lock().unwrap().no_pr = true;
-        let f = gather(&o, &dev, t.path(), true);
+        let f = gather(&o, &dev, t.path(), WriteTest::IfIdle);
         assert!(f.pr_in_invalid_opcode);
         assert!(f.test_key.is_none());
     }
@@ -657,7 +757,7 @@ mod tests {
     #[test]
     fn pair_fails_on_two_names_for_one_nexus() {
         // Two names for the same I_T nexus are not a pair: B's
-        // registration replaces A's, and A's RESERVE is refused.
+        // registration is refused (the nexus holds A's key).
         let l = lu();
         let mut o = SimOpener::default();
         o.add("/a", &l, "same");
@@ -674,7 +774,131 @@ mod tests {
         assert!(r
             .steps
             .iter()
-            .any(|s| !s.ok && s.step.starts_with("A reserves")));
+            .any(|s| !s.ok && s.step.starts_with("B registers")));
         assert!(l.lock().unwrap().regs.is_empty(), "test keys left behind");
+    }
+
+    /// One LU seen through `/p/0` (nexus n0); n0 holds key X and the type 5
+    /// reservation, nexus n1 holds key Y.
+    fn in_use() -> (
+        std::sync::Arc<std::sync::Mutex<crate::fence::sim::Lu>>,
+        SimOpener,
+        FenceDevice,
+    ) {
+        let l = lu();
+        let mut o = SimOpener::default();
+        o.add("/p/0", &l, "n0");
+        o.add("/p/1", &l, "n1");
+        {
+            let mut u = l.lock().unwrap();
+            u.regs.push(("n0".into(), Key(0x58)));
+            u.regs.push(("n1".into(), Key(0x59)));
+            u.res = Some(("n0".into(), Key(0x58), 5));
+            u.aptpl = true;
+        }
+        (l, o, FenceDevice::single("/p/0"))
+    }
+
+    #[test]
+    fn verify_skips_write_test_on_a_device_in_use() {
+        let (l, o, dev) = in_use();
+        let t = tempfile::tempdir().unwrap();
+        let f = gather(&o, &dev, t.path(), WriteTest::IfIdle);
+        let u = l.lock().unwrap();
+        assert!(
+            u.log.is_empty(),
+            "PR OUT sent to a device in use: {:?}",
+            u.log
+        );
+        assert_eq!(u.keys(), vec![Key(0x58), Key(0x59)]);
+        assert_eq!(u.res, Some(("n0".into(), Key(0x58), 5)));
+        assert!(u.aptpl);
+        drop(u);
+        let c = assess(&f);
+        let w = c.iter().find(|x| x.name == "register-test-key").unwrap();
+        assert_eq!(w.state, State::Skip, "{w:?}");
+        assert!(w.detail.contains("in use"), "{w:?}");
+    }
+
+    #[test]
+    fn verify_write_test_keeps_the_units_aptpl() {
+        let l = lu();
+        l.lock().unwrap().aptpl = true;
+        let mut o = SimOpener::default();
+        o.add("/p/0", &l, "n0");
+        let t = tempfile::tempdir().unwrap();
+        let f = gather(
+            &o,
+            &FenceDevice::single("/p/0"),
+            t.path(),
+            WriteTest::IfIdle,
+        );
+        assert_eq!(f.test_key, Some(Ok(())), "{f:?}");
+        let u = l.lock().unwrap();
+        assert!(u.regs.is_empty());
+        assert!(u.aptpl, "verify reset PTPL_A: {:?}", u.log);
+    }
+
+    #[test]
+    fn verify_write_test_in_use_never_replaces_or_removes_others_keys() {
+        let t = tempfile::tempdir().unwrap();
+        // Through n0, which holds key X and the reservation: refused by the
+        // device, nothing changes.
+        let (l, o, dev) = in_use();
+        let f = gather(&o, &dev, t.path(), WriteTest::EvenInUse);
+        assert!(f.test_key.is_none(), "{f:?}");
+        assert!(f
+            .test_key_skipped
+            .as_deref()
+            .unwrap()
+            .contains("does not own"));
+        let u = l.lock().unwrap();
+        assert_eq!(u.keys(), vec![Key(0x58), Key(0x59)]);
+        assert_eq!(u.res, Some(("n0".into(), Key(0x58), 5)));
+        assert!(u.aptpl);
+        drop(u);
+        // Through an unregistered nexus n2: the test key comes and goes,
+        // the others stay.
+        let mut o = o;
+        o.add("/p/2", &l, "n2");
+        let f = gather(
+            &o,
+            &FenceDevice::single("/p/2"),
+            t.path(),
+            WriteTest::EvenInUse,
+        );
+        assert_eq!(f.test_key, Some(Ok(())), "{f:?}");
+        let u = l.lock().unwrap();
+        assert_eq!(u.keys(), vec![Key(0x58), Key(0x59)]);
+        assert_eq!(u.res, Some(("n0".into(), Key(0x58), 5)));
+        assert!(u.aptpl);
+        // Never REGISTER AND IGNORE, never a key-0 unregistration of a key
+        // it did not register.
+        assert!(u.log.iter().all(|e| e.1 == 0), "{:?}", u.log);
+        // --no-write sends nothing.
+        drop(u);
+        l.lock().unwrap().log.clear();
+        let f = gather(&o, &FenceDevice::single("/p/2"), t.path(), WriteTest::Never);
+        assert!(f.test_key.is_none());
+        assert!(l.lock().unwrap().log.is_empty());
+    }
+
+    #[test]
+    fn verify_pair_keeps_the_units_aptpl() {
+        let l = lu();
+        l.lock().unwrap().aptpl = true;
+        let mut o = SimOpener::default();
+        o.add("/a", &l, "a");
+        o.add("/b", &l, "b");
+        let r = pair(
+            &o,
+            "/a".as_ref(),
+            &o,
+            "/b".as_ref(),
+            PreemptMode::Preempt,
+            false,
+        );
+        assert!(r.passed, "{r:#?}");
+        assert!(l.lock().unwrap().aptpl, "pair reset PTPL_A");
     }
 }

@@ -99,6 +99,10 @@ pub struct OpenOpts {
     /// Sector size to use for a regular file (an image); ignored for block
     /// devices, whose size comes from `BLKSSZGET`. Default 512.
     pub file_sector_size: Option<u32>,
+    /// Open a block device with `O_EXCL`: the open fails (EBUSY) while
+    /// the device is mounted, held or open exclusively, and while it is
+    /// open nothing else can claim it. Images are opened as usual.
+    pub exclusive: bool,
 }
 
 impl Default for OpenOpts {
@@ -107,6 +111,7 @@ impl Default for OpenOpts {
             write: false,
             deadline: Duration::from_millis(3000),
             file_sector_size: None,
+            exclusive: false,
         }
     }
 }
@@ -120,6 +125,7 @@ pub struct QdiskDevice {
     deadline: Duration,
     block_device: bool,
     direct: bool,
+    exclusive: bool,
 }
 
 struct Opened {
@@ -128,11 +134,18 @@ struct Opened {
     size: u64,
     block_device: bool,
     direct: bool,
+    exclusive: bool,
 }
 
 fn open_in_worker(path: &Path, opts: OpenOpts) -> io::Result<Opened> {
+    // O_EXCL without O_CREAT is defined (on Linux) for block devices only.
+    let exclusive =
+        opts.exclusive && std::fs::metadata(path).is_ok_and(|m| m.file_type().is_block_device());
     let open = |direct: bool| {
         let mut flags = libc::O_SYNC;
+        if exclusive {
+            flags |= libc::O_EXCL;
+        }
         if direct {
             flags |= libc::O_DIRECT;
         }
@@ -164,6 +177,7 @@ fn open_in_worker(path: &Path, opts: OpenOpts) -> io::Result<Opened> {
             size,
             block_device: true,
             direct,
+            exclusive,
         })
     } else if ft.is_file() {
         let size = file.metadata()?.len();
@@ -173,6 +187,7 @@ fn open_in_worker(path: &Path, opts: OpenOpts) -> io::Result<Opened> {
             size,
             block_device: false,
             direct,
+            exclusive: false,
         })
     } else {
         Err(io::Error::new(
@@ -208,7 +223,13 @@ impl QdiskDevice {
             deadline: opts.deadline,
             block_device: o.block_device,
             direct: o.direct,
+            exclusive: o.exclusive,
         })
+    }
+
+    /// Whether this block device is held with `O_EXCL`.
+    pub fn is_exclusive(&self) -> bool {
+        self.exclusive
     }
 
     /// The path the device was opened by.

@@ -69,6 +69,13 @@ pub enum QdiskError {
     /// A label that mkqdisk could not store.
     #[error("label must be 1 to {MAX_LABEL_LEN} bytes without NUL, got {len} bytes")]
     Label { len: usize },
+    /// `create` was not confirmed (the prompt said no, or could not ask).
+    #[error("{device}: not confirmed; nothing written", device = device.display())]
+    NotConfirmed { device: PathBuf },
+    /// `create` on a block device not held with `O_EXCL` (see
+    /// [`open_for_create`]).
+    #[error("{device}: not opened exclusively; open it with open_for_create", device = device.display())]
+    NotExclusive { device: PathBuf },
     /// `create` found data or users on the device and was not forced.
     #[error("{device}: refusing to create a quorum disk: {}", .findings.iter().map(Finding::describe).collect::<Vec<_>>().join("; "), device = device.display())]
     Refused {
@@ -137,6 +144,12 @@ pub fn preflight(root: &Path, dev: &QdiskDevice, label: &str) -> Result<Vec<Find
         offset: 0,
         source,
     })?;
+    let mut usage = usage;
+    if dev.is_exclusive() {
+        // Our own O_EXCL hold answers the probe; the open itself proved
+        // that no one else held the device.
+        usage.exclusively_open = false;
+    }
     if usage.in_use() {
         findings.push(Finding::InUse(usage));
     }
@@ -164,10 +177,96 @@ pub struct Written {
     pub len: u32,
 }
 
-/// Writes a new quorum disk: the quorum header, then the 16 status blocks
-/// in state NONE, as `mkqdisk -c` does. Call [`preflight`] first. Returns
-/// what was written, in order.
+/// Opens `path` to create a quorum disk on it: for writing, and a block
+/// device exclusively (`O_EXCL`), so that from the checks to the last
+/// write nothing can mount or claim it. A device someone else holds is
+/// refused, with what is known about its users.
+pub fn open_for_create(path: &Path, opts: OpenOpts) -> Result<QdiskDevice, QdiskError> {
+    let opts = OpenOpts {
+        write: true,
+        exclusive: true,
+        ..opts
+    };
+    match QdiskDevice::open(path, opts) {
+        Err(QdiskError::Io { source, .. }) if source.raw_os_error() == Some(libc::EBUSY) => {
+            let mut usage = blkdev::device_use(Path::new("/"), path).unwrap_or_default();
+            usage.exclusively_open |= !usage.in_use();
+            Err(QdiskError::Refused {
+                device: path.to_path_buf(),
+                findings: vec![Finding::InUse(usage)],
+            })
+        }
+        r => r,
+    }
+}
+
+/// What `create` is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateRequest<'a> {
+    /// The label.
+    pub label: &'a str,
+    /// The creating host, recorded in the header.
+    pub host: &'a str,
+    /// The time, seconds since the epoch.
+    pub now: u64,
+    /// Overwrite recognised data (never a device in use).
+    pub force: bool,
+}
+
+/// What `create` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    /// Data that was overwritten because of `force`.
+    pub warnings: Vec<Finding>,
+    /// The blocks written, in order.
+    pub written: Vec<Written>,
+}
+
+/// Creates a quorum disk on `dev` (from [`open_for_create`]), with the
+/// refusal policy: a device in use is refused always, recognised data
+/// unless `force`; then `confirm` is asked (with the data to be overwritten
+/// and the layout) while the device is still held; only then is it
+/// written, through the same descriptor the checks read.
 pub fn create(
+    dev: &QdiskDevice,
+    root: &Path,
+    req: &CreateRequest<'_>,
+    confirm: &mut dyn FnMut(&[Finding], geometry::Geometry) -> bool,
+) -> Result<Created, QdiskError> {
+    if dev.is_block_device() && !dev.is_exclusive() {
+        return Err(QdiskError::NotExclusive {
+            device: dev.path().to_path_buf(),
+        });
+    }
+    check_label(req.label)?;
+    let findings = preflight(root, dev, req.label)?;
+    let blocking: Vec<Finding> = findings
+        .iter()
+        .filter(|f| !f.forceable() || !req.force)
+        .cloned()
+        .collect();
+    if !blocking.is_empty() {
+        return Err(QdiskError::Refused {
+            device: dev.path().to_path_buf(),
+            findings: blocking,
+        });
+    }
+    if !confirm(&findings, dev.geometry()) {
+        return Err(QdiskError::NotConfirmed {
+            device: dev.path().to_path_buf(),
+        });
+    }
+    let written = write_new(dev, req.label, req.host, req.now)?;
+    Ok(Created {
+        warnings: findings,
+        written,
+    })
+}
+
+/// Writes a new quorum disk: the quorum header, then the 16 status blocks
+/// in state NONE, as `mkqdisk -c` does. Only [`create`] calls it, after
+/// its checks. Returns what was written, in order.
+fn write_new(
     dev: &QdiskDevice,
     label: &str,
     host: &str,
@@ -358,7 +457,7 @@ mod tests {
             let f = image(1 << 20);
             let d = open(f.path(), ssz);
             assert!(preflight(Path::new("/"), &d, "q").unwrap().is_empty());
-            let w = create(&d, "q", "host1", 1000).unwrap();
+            let w = write_new(&d, "q", "host1", 1000).unwrap();
             assert_eq!(w.len(), 17);
             assert_eq!(w[16].offset, 65536);
             assert!(w.iter().all(|x| x.len == ssz));
@@ -406,10 +505,127 @@ mod tests {
         let f = image(1 << 20);
         std::fs::write(f.path(), vec![0xA5u8; 1 << 20]).unwrap();
         let d = open(f.path(), 512);
-        create(&d, "q", "h", 1).unwrap();
+        write_new(&d, "q", "h", 1).unwrap();
         let all = std::fs::read(f.path()).unwrap();
         assert!(all[73728..].iter().all(|&b| b == 0xA5));
         // Between blocks, only the sector of each block changed.
         assert!(all[512..4096].iter().all(|&b| b == 0xA5));
+    }
+
+    /// A loop device over `img`, detached on drop; None where loop devices
+    /// cannot be made (not root, no loop driver).
+    struct Loop(String);
+
+    impl Loop {
+        fn attach(img: &Path) -> Option<Loop> {
+            let o = std::process::Command::new("losetup")
+                .args(["-f", "--show"])
+                .arg(img)
+                .output()
+                .ok()?;
+            o.status
+                .success()
+                .then(|| Loop(String::from_utf8_lossy(&o.stdout).trim().to_string()))
+        }
+    }
+
+    impl Drop for Loop {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("losetup")
+                .args(["-d", &self.0])
+                .status();
+        }
+    }
+
+    #[test]
+    fn loop_test_create_holds_the_device_exclusively_from_check_to_write() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = image(1 << 20);
+        let Some(lp) = Loop::attach(f.path()) else {
+            eprintln!("SKIPPED loop_test_create_holds_the_device_exclusively: no loop device");
+            return;
+        };
+        let dev = Path::new(&lp.0);
+        let d = open_for_create(dev, OpenOpts::default()).unwrap();
+        // While it is open for create, nothing else can claim it.
+        let other = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_EXCL)
+            .open(dev);
+        assert_eq!(
+            other.err().and_then(|e| e.raw_os_error()),
+            Some(libc::EBUSY),
+            "an exclusive open succeeded while create held the device"
+        );
+        // The prompt runs with the device held; our own hold is not a user.
+        let mut asked = 0;
+        let c = create(
+            &d,
+            Path::new("/"),
+            &CreateRequest {
+                label: "q",
+                host: "h",
+                now: 1,
+                force: false,
+            },
+            &mut |_, _| {
+                asked += 1;
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!((asked, c.written.len()), (1, 17));
+        drop(d);
+        // Someone else holding it: open_for_create refuses, naming why.
+        let holder = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_EXCL)
+            .open(dev)
+            .unwrap();
+        let e = open_for_create(dev, OpenOpts::default()).unwrap_err();
+        assert!(matches!(e, QdiskError::Refused { .. }), "{e}");
+        assert!(e.to_string().contains("open exclusively"), "{e}");
+        drop(holder);
+    }
+
+    #[test]
+    fn create_refuses_data_without_force_and_asks_before_writing() {
+        let f = image(1 << 20);
+        // An ext4 superblock magic at 1024 + 56.
+        let mut head = vec![0u8; 4096];
+        head[1024 + 56] = 0x53;
+        head[1024 + 57] = 0xef;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(f.path())
+            .and_then(|mut w| std::io::Write::write_all(&mut w, &head))
+            .unwrap();
+        let d = open_for_create(f.path(), OpenOpts::default()).unwrap();
+        let req = CreateRequest {
+            label: "q",
+            host: "h",
+            now: 1,
+            force: false,
+        };
+        let e = create(&d, Path::new("/"), &req, &mut |_, _| true).unwrap_err();
+        assert!(matches!(e, QdiskError::Refused { .. }), "{e}");
+        let e = create(
+            &d,
+            Path::new("/"),
+            &CreateRequest { force: true, ..req },
+            &mut |_, _| false,
+        )
+        .unwrap_err();
+        assert!(matches!(e, QdiskError::NotConfirmed { .. }), "{e}");
+        // Nothing was written either time.
+        assert_eq!(std::fs::read(f.path()).unwrap()[..4096], head[..]);
+        let c = create(
+            &d,
+            Path::new("/"),
+            &CreateRequest { force: true, ..req },
+            &mut |warn, _| !warn.is_empty(),
+        )
+        .unwrap();
+        assert_eq!(c.warnings.len(), 1);
     }
 }

@@ -310,6 +310,90 @@ pub(crate) mod tests {
         }
     }
 
+    /// A transport that gives every command the same answer: `data` for
+    /// data-in commands (as much as fits), the completion as scripted (a
+    /// resid of its own, a status, sense). It feeds property tests with
+    /// arbitrary device behaviour; nothing about it is realistic.
+    pub(crate) struct Anything {
+        pub completion: Completion,
+        pub data: Vec<u8>,
+        /// Keep the scripted resid instead of computing it from `data`.
+        pub raw_resid: bool,
+    }
+
+    impl Transport for Anything {
+        fn device(&self) -> &str {
+            "/dev/anything"
+        }
+        fn execute(&self, r: Request<'_>) -> std::io::Result<Completion> {
+            let mut c = self.completion.clone();
+            if let Data::In(buf) = r.data {
+                let n = self.data.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.data[..n]);
+                if !self.raw_resid {
+                    c.resid = i32::try_from(buf.len() - n).unwrap_or(i32::MAX);
+                }
+            }
+            Ok(c)
+        }
+    }
+
+    /// An arbitrary completion: mostly GOOD, sometimes anything.
+    pub(crate) fn arb_completion() -> impl proptest::strategy::Strategy<Value = Completion> {
+        use proptest::prelude::*;
+        (
+            prop_oneof![3 => Just(0u8), 1 => any::<u8>()],
+            prop_oneof![3 => Just(0u16), 1 => any::<u16>()],
+            prop_oneof![3 => Just(0u16), 1 => any::<u16>()],
+            any::<i32>(),
+            proptest::collection::vec(any::<u8>(), 0..40),
+            prop_oneof![5 => Just(false), 1 => Just(true)],
+        )
+            .prop_map(
+                |(status, host_status, driver_status, resid, sense, timed_out)| Completion {
+                    status,
+                    host_status,
+                    driver_status,
+                    resid,
+                    sense,
+                    timed_out,
+                    ..Default::default()
+                },
+            )
+    }
+
+    proptest::proptest! {
+        /// Every decoding method of `Device`, over arbitrary answers and
+        /// arbitrary allocation lengths, returns a value or an error.
+        #[test]
+        fn device_methods_never_panic(
+            completion in arb_completion(),
+            data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            raw_resid in proptest::prelude::any::<bool>(),
+            alloc in proptest::prelude::any::<u16>(),
+            refetch in proptest::prelude::any::<bool>(),
+            sa in 0u8..4,
+        ) {
+            let d = Device::new(Anything { completion, data, raw_resid });
+            let _ = d.inquiry_raw();
+            let _ = d.inquiry();
+            let _ = d.vpd_page(0x83);
+            let _ = d.vpd_page(0x80);
+            let _ = d.device_identification();
+            let _ = d.unit_serial();
+            let _ = d.identity();
+            let _ = d.report_target_port_groups();
+            let _ = d.read_capacity();
+            let _ = d.read_keys();
+            let _ = d.read_reservation();
+            let _ = d.report_capabilities();
+            let _ = d.read_full_status();
+            let sa = crate::scsi::pr::InServiceAction::from_code(sa)
+                .unwrap_or(crate::scsi::pr::InServiceAction::ReadKeys);
+            let _ = d.pr_in_raw(sa, alloc, refetch);
+        }
+    }
+
     fn ua() -> Completion {
         Completion {
             status: 2,

@@ -7,9 +7,18 @@
 //! RESERVATION CONFLICT, or CHECK CONDITION with sense that carries the
 //! sense key (and, for an invalid operation code, its ASC) — enough for
 //! every decision fencekit takes, not a full sense report.
+//!
+//! The command runs without a shell: the prefix is split on white space
+//! into words, and each argument is passed as it is (no quoting, no
+//! expansion here; a prefix such as `ssh` hands them to the remote shell
+//! as it does). It has a deadline (the command's timeout plus a grace
+//! period), after which it is killed and the command counts as timed out;
+//! its standard output and error are read concurrently, so neither can
+//! fill up and block it.
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use super::error::Category;
 use super::transport::{status, Completion, Data, Request, Transport};
@@ -22,10 +31,22 @@ pub struct CommandTransport {
     remote_device: String,
     /// The name in messages: the device and how it is reached.
     shown: String,
+    /// How long past the command's own timeout the process may run.
+    pub grace: Duration,
 }
 
-/// Quotes `s` for a POSIX shell.
+/// The default of [`CommandTransport::grace`]: room for the prefix (an
+/// ssh connection) on top of sg_raw's own timeout.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// Quotes `s` for a POSIX shell (for messages only).
 fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-:,=+@".contains(&b))
+    {
+        return s.to_string();
+    }
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
@@ -40,27 +61,33 @@ impl CommandTransport {
             } else {
                 format!("{device} (via {prefix})")
             },
+            grace: DEFAULT_GRACE,
         }
     }
 
-    /// The shell command line for one request.
-    pub fn command_line(&self, r: &Request<'_>) -> String {
-        let mut c = format!(
-            "{} sg_raw -b -t {}",
-            self.prefix,
-            r.timeout.as_secs().max(1)
-        );
+    /// The argument vector for one request: the prefix's words, then
+    /// `sg_raw -b -t SECS [-r N | -s N] DEVICE CDB...`.
+    pub fn argv(&self, r: &Request<'_>) -> Vec<String> {
+        let mut v: Vec<String> = self.prefix.split_whitespace().map(str::to_string).collect();
+        v.extend(["sg_raw".into(), "-b".into(), "-t".into()]);
+        v.push(r.timeout.as_secs().max(1).to_string());
         match &r.data {
-            Data::In(b) => c.push_str(&format!(" -r {}", b.len())),
-            Data::Out(b) => c.push_str(&format!(" -s {}", b.len())),
+            Data::In(b) => v.extend(["-r".into(), b.len().to_string()]),
+            Data::Out(b) => v.extend(["-s".into(), b.len().to_string()]),
             Data::None => {}
         }
-        c.push(' ');
-        c.push_str(&shell_quote(&self.remote_device));
-        for b in r.cdb {
-            c.push_str(&format!(" {b:02x}"));
-        }
-        c.trim_start().to_string()
+        v.push(self.remote_device.clone());
+        v.extend(r.cdb.iter().map(|b| format!("{b:02x}")));
+        v
+    }
+
+    /// The command for one request, as a shell would show it (messages).
+    pub fn command_line(&self, r: &Request<'_>) -> String {
+        self.argv(r)
+            .iter()
+            .map(|a| shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -104,29 +131,77 @@ impl Transport for CommandTransport {
     }
 
     fn execute(&self, r: Request<'_>) -> std::io::Result<Completion> {
+        let argv = self.argv(&r);
         let line = self.command_line(&r);
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&line)
+        let (prog, args) = argv
+            .split_first()
+            .ok_or_else(|| std::io::Error::other("empty command"))?;
+        let started = Instant::now();
+        let deadline = started + r.timeout + self.grace;
+        let mut child = Command::new(prog)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
-        let mut stdin = child.stdin.take();
-        if let (Data::Out(b), Some(w)) = (&r.data, stdin.as_mut()) {
-            w.write_all(b)?;
-        }
-        drop(stdin);
-        let mut out = Vec::new();
-        if let Some(mut o) = child.stdout.take() {
-            o.read_to_end(&mut out)?;
-        }
-        let mut err = String::new();
-        if let Some(mut e) = child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        let st = child.wait()?;
+        let input: Vec<u8> = match &r.data {
+            Data::Out(b) => b.to_vec(),
+            _ => Vec::new(),
+        };
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let (status, out, err) = std::thread::scope(|s| {
+            // Feed stdin and drain both outputs at the same time.
+            s.spawn(move || {
+                if let Some(mut w) = stdin {
+                    let _ = w.write_all(&input);
+                }
+            });
+            let out = s.spawn(move || {
+                let mut v = Vec::new();
+                if let Some(mut o) = stdout {
+                    let _ = o.read_to_end(&mut v);
+                }
+                v
+            });
+            let err = s.spawn(move || {
+                let mut v = Vec::new();
+                if let Some(mut e) = stderr {
+                    let _ = e.read_to_end(&mut v);
+                }
+                v
+            });
+            let status = loop {
+                match child.try_wait() {
+                    Ok(Some(st)) => break Ok(Some(st)),
+                    Ok(None) if Instant::now() >= deadline => {
+                        // Killing the child closes its pipes (unless it
+                        // left children of its own holding them; those are
+                        // its process group's to clean up).
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break Ok(None);
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                    Err(e) => break Err(e),
+                }
+            };
+            (
+                status,
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default(),
+            )
+        });
+        let Some(st) = status? else {
+            return Ok(Completion {
+                timed_out: true,
+                duration_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
+                ..Default::default()
+            });
+        };
         let code = st.code().unwrap_or(-1);
+        let err = String::from_utf8_lossy(&err);
         let mut c = completion_from_exit(code).ok_or_else(|| {
             std::io::Error::other(format!("`{line}` exited {code}: {}", err.trim()))
         })?;
@@ -208,5 +283,87 @@ mod tests {
             timeout: Duration::from_secs(1),
         });
         assert!(r.is_err());
+    }
+
+    /// A script that records its arguments, one a line, then runs `tail`.
+    fn recorder(dir: &std::path::Path, tail: &str) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join("peer");
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > {}\n{tail}\n",
+                dir.join("argv").display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p.display().to_string()
+    }
+
+    #[test]
+    fn peer_cmd_runs_without_a_shell() {
+        let t = tempfile::tempdir().unwrap();
+        let peer = recorder(t.path(), "exit 0");
+        // Shell syntax in the prefix or the device is passed on as it is.
+        let tr = CommandTransport::new(&format!("{peer} a|b;c"), "/dev/$(id)");
+        let cdb = cdb::test_unit_ready();
+        tr.execute(Request {
+            cdb: &cdb,
+            data: Data::None,
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+        let argv = std::fs::read_to_string(t.path().join("argv")).unwrap();
+        assert_eq!(
+            argv,
+            "a|b;c\nsg_raw\n-b\n-t\n5\n/dev/$(id)\n00\n00\n00\n00\n00\n00\n"
+        );
+    }
+
+    #[test]
+    fn peer_cmd_has_a_deadline() {
+        let t = tempfile::tempdir().unwrap();
+        let peer = recorder(t.path(), "exec sleep 30");
+        let mut tr = CommandTransport::new(&peer, "/dev/sg0");
+        tr.grace = Duration::from_millis(200);
+        let cdb = cdb::test_unit_ready();
+        let start = std::time::Instant::now();
+        let c = tr
+            .execute(Request {
+                cdb: &cdb,
+                data: Data::None,
+                timeout: Duration::from_secs(1),
+            })
+            .unwrap();
+        assert!(c.timed_out, "{c:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn peer_cmd_reads_stdout_and_stderr_together() {
+        // 200 KB on stderr before anything on stdout: reading stdout to the
+        // end first would wait for ever on a child blocked on a full pipe.
+        let t = tempfile::tempdir().unwrap();
+        let peer = recorder(
+            t.path(),
+            "head -c 200000 /dev/zero | tr '\\0' e >&2; printf 'abcd'",
+        );
+        let tr = CommandTransport::new(&peer, "/dev/sg0");
+        let cdb = cdb::inquiry(None, 4);
+        let mut buf = [0u8; 4];
+        let c = tr
+            .execute(Request {
+                cdb: &cdb,
+                data: Data::In(&mut buf),
+                timeout: Duration::from_secs(20),
+            })
+            .unwrap();
+        assert!(!c.timed_out);
+        assert_eq!(&buf, b"abcd");
     }
 }

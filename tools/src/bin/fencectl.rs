@@ -4,18 +4,19 @@
 #![forbid(unsafe_code)]
 
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
 use fencekit::devset::Roots;
-use fencekit::fence::agent::{self, Action};
+use fencekit::fence::agent;
 use fencekit::fence::config::{self, ClusterConfig};
 use fencekit::fence::devices::{self, FenceDevice, SgOpener};
 use fencekit::fence::key::{self, KeyInput, Scheme};
 use fencekit::fence::ops::{self, FenceHow, PreemptMode, State};
+use fencekit::fence::source::{self, Overrides, Source};
 use fencekit::fence::{race, verify};
 use fencekit::prset::Options;
 use fencekit::scsi::pr::Key;
@@ -36,6 +37,8 @@ mod code {
     /// Refused: fencing this node, or existing registrations without
     /// --force.
     pub const REFUSED: u8 = 4;
+    /// check: no device could be read, so nothing is known.
+    pub const UNREADABLE: u8 = 5;
 }
 
 /// Cluster I/O fencing over SCSI-3 persistent reservations.
@@ -124,7 +127,8 @@ enum Cmd {
         who: Who,
         #[command(flatten)]
         devs: Devs,
-        /// Register with APTPL (persist through power loss).
+        /// Register with APTPL (persist through power loss). Without it the
+        /// registrations carry the unit's current APTPL (PTPL_A).
         #[arg(long)]
         aptpl: bool,
         /// Do not write the state file.
@@ -207,8 +211,14 @@ enum Cmd {
         #[command(flatten)]
         devs: Devs,
         /// Do not register and remove a test key.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "write_test_in_use")]
         no_write: bool,
+        /// Register and remove the test key even on a device that has
+        /// registrations or a reservation (by default such a device is only
+        /// read). Even then only an unregistered nexus gets the test key,
+        /// and only the test key is removed.
+        #[arg(long)]
+        write_test_in_use: bool,
         /// Two nexuses to one LUN: run the whole sequence. DEV_B is on this
         /// host, or with --peer-cmd on the peer.
         #[arg(long, num_args = 2, value_names = ["DEV_A", "DEV_B"])]
@@ -229,7 +239,7 @@ enum Cmd {
         json: bool,
     },
     /// Watchdog hook: exit 0 if this node's key is on one of its devices,
-    /// 2 if not.
+    /// 2 if it is gone, 5 if no device could be read.
     Check {
         /// Read the devices this many more times before giving up.
         #[arg(long, default_value_t = 0)]
@@ -240,6 +250,9 @@ enum Cmd {
         /// Reboot at once (reboot(2)) when the key is gone.
         #[arg(long)]
         hard_reboot: bool,
+        /// With --hard-reboot, also reboot when no device could be read.
+        #[arg(long, requires = "hard_reboot")]
+        hard_reboot_unreadable: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -296,36 +309,20 @@ struct Ctx {
 
 impl Ctx {
     fn new(g: Global) -> Result<Ctx, Fail> {
-        let scheme = g.scheme;
-        let mut cfg = if g.corosync || g.corosync_file.is_some() {
-            let text = match &g.corosync_file {
-                Some(f) => std::fs::read_to_string(f)
-                    .with_context(|| format!("{}", f.display()))
-                    .map_err(usage)?,
-                None => {
-                    let out = std::process::Command::new("corosync-cmapctl")
-                        .output()
-                        .context("corosync-cmapctl")
-                        .map_err(usage)?;
-                    String::from_utf8_lossy(&out.stdout).into_owned()
-                }
-            };
-            config::from_corosync(&text, scheme.unwrap_or_default()).map_err(usage)?
-        } else {
-            match &g.config {
-                Some(p) => ClusterConfig::load(p).map_err(usage)?,
-                None if Path::new(config::DEFAULT_CONFIG).exists() => {
-                    ClusterConfig::load(Path::new(config::DEFAULT_CONFIG)).map_err(usage)?
-                }
-                None => ClusterConfig::default(),
-            }
+        let src = match (&g.corosync_file, g.corosync, &g.config) {
+            (Some(f), _, _) => Source::CorosyncFile(f.clone()),
+            (None, true, _) => Source::Corosync(PathBuf::from("corosync-cmapctl")),
+            (None, false, Some(p)) => Source::Toml(p.clone()),
+            (None, false, None) => Source::Default(PathBuf::from(config::DEFAULT_CONFIG)),
         };
-        if let Some(c) = &g.cluster {
-            cfg.cluster = c.clone();
-        }
-        if let Some(s) = scheme {
-            cfg.scheme = s;
-        }
+        let cfg = source::load(
+            &src,
+            &Overrides {
+                cluster: g.cluster.clone(),
+                scheme: g.scheme,
+            },
+        )
+        .map_err(usage)?;
         Ok(Ctx { g, cfg })
     }
 
@@ -364,27 +361,9 @@ impl Ctx {
         }
     }
 
-    /// A node's key: from the configuration, or for the hash scheme from
-    /// the cluster name and the node name alone.
+    /// A node's key under the key policy ([`source::node_key`]).
     fn key_of(&self, name: &str) -> Result<Key, Fail> {
-        match self.cfg.key_of_name(name) {
-            Ok(k) => Ok(k),
-            Err(config::ConfigError::UnknownNode(_))
-                if self.cfg.scheme == Scheme::Hash && !self.cfg.cluster.is_empty() =>
-            {
-                key::derive(
-                    Scheme::Hash,
-                    &KeyInput {
-                        cluster: &self.cfg.cluster,
-                        cluster_id: 0,
-                        node: name,
-                        node_id: 0,
-                    },
-                )
-                .map_err(usage)
-            }
-            Err(e) => Err(usage(e)),
-        }
+        source::node_key(&self.cfg, name).map_err(usage)
     }
 
     /// This node's key: --key, --node, or the state file.
@@ -511,12 +490,23 @@ fn unfence(
                 }
             );
             print_steps(&r.steps);
-            if let Some(e) = &r.error {
+            if let Some(e) = &r.refused {
+                println!("    refused: {e}");
+            } else if let Some(e) = &r.error {
                 println!("    error: {e}");
+            }
+            if let Some(n) = &r.port_check {
+                println!("    note: {n}");
             }
         }
     }
-    Ok(if complete { code::OK } else { code::FAILED })
+    Ok(if reps.iter().any(|r| r.refused.is_some()) {
+        code::REFUSED
+    } else if complete {
+        code::OK
+    } else {
+        code::FAILED
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -612,18 +602,7 @@ fn race_cmd(
     let mut set = ctx.resolve(&names)?;
     let opener = ctx.opener()?;
     if sort_wwid {
-        let mut with: Vec<(FenceDevice, Option<String>)> = set
-            .into_iter()
-            .map(|d| {
-                let w = ops::one_path(&opener, &d, |x| x.identity())
-                    .0
-                    .ok()
-                    .and_then(|i| i.wwid);
-                (d, w)
-            })
-            .collect();
-        race::order_by_wwid(&mut with);
-        set = with.into_iter().map(|x| x.0).collect();
+        set = race::sort_by_wwid(&opener, set).map_err(|e| Fail(code::FAILED, e.into()))?;
     }
     let r = race::race(&opener, &set, own, &losers, mode(preempt_only)).map_err(usage)?;
     if json {
@@ -766,7 +745,7 @@ fn list(ctx: &Ctx, json: bool) -> Result<u8, Fail> {
 fn verify_cmd(
     ctx: &Ctx,
     devs: &Devs,
-    no_write: bool,
+    write: verify::WriteTest,
     pair: &[PathBuf],
     peer_cmd: Option<&str>,
     force: bool,
@@ -825,7 +804,7 @@ fn verify_cmd(
     let mut all = true;
     let mut out = Vec::new();
     for d in &set {
-        let f = verify::gather(&opener, d, &ctx.g.sysfs_root, !no_write);
+        let f = verify::gather(&opener, d, &ctx.g.sysfs_root, write);
         let checks = verify::assess(&f);
         let ok = verify::passed(&checks);
         all &= ok;
@@ -880,43 +859,47 @@ fn check(
     retry: u32,
     retry_sleep: f64,
     hard_reboot: bool,
+    hard_reboot_unreadable: bool,
     json: bool,
 ) -> Result<u8, Fail> {
+    let pause = ops::retry_sleep(retry_sleep).map_err(|e| usage(anyhow!(e)))?;
     let st = State::load(&ctx.state_path()).map_err(|e| usage(anyhow!(e)))?;
     let key = st.key().map_err(|e| usage(anyhow!(e)))?;
     let set = ctx.resolve(&st.devices)?;
     let opener = ctx.opener()?;
-    let mut r = ops::check(&opener, &set, key);
-    for _ in 0..retry {
-        if r.registered() {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs_f64(retry_sleep.clamp(0.0, 3600.0)));
-        r = ops::check(&opener, &set, key);
-    }
+    let r = ops::watch(&opener, &set, key, retry, pause, &std::thread::sleep);
+    let verdict = r.verdict();
     if json {
-        print_json(
-            &serde_json::json!({"command": "check", "registered": r.registered(), "result": r}),
-        )?;
+        print_json(&serde_json::json!({
+            "command": "check",
+            "registered": r.registered(),
+            "verdict": verdict,
+            "result": r,
+        }))?;
     } else {
         for (d, e) in &r.errors {
             eprintln!("fencectl: {d}: {e}");
         }
-        if r.registered() {
-            println!("key {key} registered on {}", r.registered_on.join(", "));
-        } else {
-            println!("key {key} registered on no device");
+        match verdict {
+            ops::Verdict::Registered => {
+                println!("key {key} registered on {}", r.registered_on.join(", "))
+            }
+            ops::Verdict::KeyGone => println!("key {key} registered on no device"),
+            ops::Verdict::Unreadable => {
+                println!("key {key}: no device could be read")
+            }
         }
     }
-    if r.registered() {
-        return Ok(code::OK);
-    }
-    if hard_reboot {
-        eprintln!("fencectl: key {key} is gone: rebooting");
+    if hard_reboot && ops::reboot_on(verdict, hard_reboot_unreadable) {
+        eprintln!("fencectl: key {key}: {verdict:?}: rebooting");
         let e = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT);
         return Err(Fail(code::FAILED, anyhow!("reboot(2): {e:?}")));
     }
-    Ok(code::NOT_REGISTERED)
+    Ok(match verdict {
+        ops::Verdict::Registered => code::OK,
+        ops::Verdict::KeyGone => code::NOT_REGISTERED,
+        ops::Verdict::Unreadable => code::UNREADABLE,
+    })
 }
 
 fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<u8, Fail> {
@@ -946,186 +929,33 @@ fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<
     Ok(code::OK)
 }
 
-/// Fence-agent mode. Returns the fence-agent exit code.
+/// Fence-agent mode ([`agent::run`]). Returns the fence-agent exit code.
 fn agent_mode(input: &str) -> u8 {
-    let req = match agent::parse(input) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("Failed: {e}");
-            return agent::exit::BAD_ARGS;
-        }
+    let open = |req: &agent::Request| SgOpener {
+        opts: Options {
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy {
+                unit_attention_retries: 3,
+            },
+            readonly: req.readonly,
+            multipath: true,
+            roots: Roots::default(),
+        },
     };
-    for u in &req.unknown {
-        eprintln!("Parse error: Ignoring unknown option '{u}'");
-    }
-    let action = req.action.unwrap_or(Action::Off);
-    if action == Action::Metadata {
-        print!("{}", agent::metadata("fencectl"));
-        return agent::exit::OK;
-    }
-    let g = Global {
-        config: req.config.as_ref().map(PathBuf::from),
-        corosync: req.corosync_cmap_path.is_some(),
-        corosync_file: None,
-        cluster: None,
-        scheme: None,
-        state_file: req.state_file.as_ref().map(PathBuf::from),
-        timeout: 30.0,
-        retry_ua: 3,
-        no_multipath: false,
-        readonly: req.readonly,
-        sysfs_root: PathBuf::from("/sys"),
+    let sleep = |d: Duration| std::thread::sleep(d);
+    let env = agent::Env {
+        opener: &open,
+        roots: Roots::default(),
+        multipath: true,
+        default_config: PathBuf::from(config::DEFAULT_CONFIG),
+        default_state: PathBuf::from(ops::DEFAULT_STATE),
+        vgs: "vgs".into(),
+        sleep: &sleep,
     };
-    let scheme = match req.key_value.as_deref().map(str::parse::<Scheme>) {
-        Some(Err(e)) => {
-            eprintln!("Failed: {e}");
-            return agent::exit::BAD_ARGS;
-        }
-        Some(Ok(s)) => Some(s),
-        None => None,
-    };
-    let ctx = match Ctx::new(Global { scheme, ..g }) {
-        Ok(c) => c,
-        Err(Fail(_, e)) => {
-            eprintln!("Failed: {e:#}");
-            return agent::exit::BAD_ARGS;
-        }
-    };
-    let plug_key = || -> Result<Key, Fail> {
-        match (&req.key, &req.plug) {
-            (Some(k), _) => key::parse_explicit(k).map_err(usage),
-            (None, Some(p)) => ctx.key_of(p),
-            (None, None) => Err(usage(anyhow!("nodename or key is required"))),
-        }
-    };
-    if action == Action::List {
-        for n in &ctx.cfg.nodes {
-            println!("{},", n.name);
-        }
-        return agent::exit::OK;
-    }
-    if action == Action::ValidateAll {
-        return match plug_key() {
-            Ok(_) => agent::exit::OK,
-            Err(Fail(_, e)) => {
-                eprintln!("Failed: {e:#}");
-                agent::exit::BAD_ARGS
-            }
-        };
-    }
-    if action == Action::Monitor {
-        return match State::load(&ctx.state_path()) {
-            Ok(_) => agent::exit::OK,
-            Err(e) => {
-                eprintln!("Failed: {e}");
-                agent::exit::GENERIC
-            }
-        };
-    }
-    if req.delay > 0 && matches!(action, Action::Off | Action::Reboot) {
-        std::thread::sleep(Duration::from_secs(req.delay));
-    }
-    let k = match plug_key() {
-        Ok(k) => k,
-        Err(Fail(_, e)) => {
-            eprintln!("Failed: {e:#}");
-            return agent::exit::BAD_ARGS;
-        }
-    };
-    let devs = Devs {
-        devices: req.devices.clone(),
-    };
-    let quiet = |r: Result<u8, Fail>| match r {
-        Ok(c) => c,
-        Err(Fail(c, e)) => {
-            eprintln!("Failed: {e:#}");
-            c
-        }
-    };
-    match action {
-        Action::On => {
-            let who = Who {
-                node: req.plug.clone(),
-                key: Some(k),
-            };
-            let c = quiet(unfence(&ctx, &who, &devs, req.aptpl, false, false));
-            match c {
-                code::OK => {
-                    println!("Success: Powered ON");
-                    agent::exit::OK
-                }
-                code::USAGE | code::REFUSED => agent::exit::BAD_ARGS,
-                _ => agent::exit::GENERIC,
-            }
-        }
-        Action::Off | Action::Reboot => {
-            let c = quiet(fence(
-                &ctx,
-                &None,
-                Some(k),
-                &Who::default(),
-                &devs,
-                req.preempt_only,
-                true,
-                false,
-            ));
-            match (c, action) {
-                (code::OK, Action::Reboot) => {
-                    println!("Success: Rebooted");
-                    agent::exit::OK
-                }
-                (code::OK, _) => {
-                    println!("Success: Powered OFF");
-                    agent::exit::OK
-                }
-                (code::USAGE | code::REFUSED, _) => agent::exit::BAD_ARGS,
-                _ => agent::exit::GENERIC,
-            }
-        }
-        Action::Status => {
-            let default = State::load(&ctx.state_path())
-                .map(|s| s.devices)
-                .unwrap_or_default();
-            let names = match ctx.device_names(
-                &devs.devices,
-                if ctx.cfg.devices.is_empty() {
-                    &default
-                } else {
-                    &ctx.cfg.devices
-                },
-            ) {
-                Ok(n) => n,
-                Err(Fail(_, e)) => {
-                    eprintln!("Failed: {e:#}");
-                    return agent::exit::BAD_ARGS;
-                }
-            };
-            let r = ctx
-                .resolve(&names)
-                .and_then(|set| Ok(ops::check(&ctx.opener()?, &set, k)));
-            match r {
-                Ok(r) if r.registered() => {
-                    println!("Status: ON");
-                    agent::exit::OK
-                }
-                Ok(r) if r.errors.len() == names.len() => {
-                    for (d, e) in &r.errors {
-                        eprintln!("Failed: {d}: {e}");
-                    }
-                    agent::exit::STATUS
-                }
-                Ok(_) => {
-                    println!("Status: OFF");
-                    agent::exit::BAD_ARGS
-                }
-                Err(Fail(_, e)) => {
-                    eprintln!("Failed: {e:#}");
-                    agent::exit::STATUS
-                }
-            }
-        }
-        _ => agent::exit::GENERIC,
-    }
+    let out = agent::run(input, &env);
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    out.code
 }
 
 fn run(cli: Cli) -> Result<u8, Fail> {
@@ -1189,6 +1019,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         Cmd::Verify {
             devs,
             no_write,
+            write_test_in_use,
             pair,
             peer_cmd,
             force,
@@ -1197,7 +1028,11 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         } => verify_cmd(
             &ctx,
             devs,
-            *no_write,
+            match (*no_write, *write_test_in_use) {
+                (true, _) => verify::WriteTest::Never,
+                (false, true) => verify::WriteTest::EvenInUse,
+                (false, false) => verify::WriteTest::IfIdle,
+            },
             pair,
             peer_cmd.as_deref(),
             *force,
@@ -1208,8 +1043,16 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             retry,
             retry_sleep,
             hard_reboot,
+            hard_reboot_unreadable,
             json,
-        } => check(&ctx, *retry, *retry_sleep, *hard_reboot, *json),
+        } => check(
+            &ctx,
+            *retry,
+            *retry_sleep,
+            *hard_reboot,
+            *hard_reboot_unreadable,
+            *json,
+        ),
         Cmd::Key {
             node_id,
             node_name,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use fencekit::devset::{Roots, Target};
 use fencekit::prset::{self, DeviceOutcome, Options, PathReport, Scope};
@@ -19,7 +19,7 @@ use fencekit::scsi::sgio::SgIo;
 use fencekit::scsi::transport::RetryPolicy;
 use fencekit::scsi::transport_id::parse_transport_id_args;
 use fencekit_tools::render;
-use fencekit_tools::{devset_exit_code, parse_key, parse_key_ascii, parse_type, print_json};
+use fencekit_tools::{devset_exit_code, parse_key, parse_key_ascii, parse_type, print_json, usage};
 use serde::Serialize;
 
 /// Read and change SCSI-3 persistent reservations.
@@ -203,10 +203,10 @@ enum Cmd {
 
 fn options(c: &Common) -> Result<Options> {
     if !(c.timeout.is_finite() && c.timeout > 0.0 && c.timeout <= 3600.0) {
-        bail!(
+        return Err(usage(format!(
             "--timeout must be between 0 and 3600 seconds, not {}",
             c.timeout
-        );
+        )));
     }
     Ok(Options {
         timeout: Duration::from_secs_f64(c.timeout),
@@ -450,7 +450,7 @@ fn run(cli: Cli) -> Result<u8> {
             let (k, t) = (key.get(), r#type.r#type);
             let v = victim.or(victim_ascii).unwrap_or_default();
             if v == Key(0) {
-                bail!("refusing to preempt key 0: name the victim's key (key 0 means every registrant only under an all-registrants reservation)");
+                return Err(usage("refusing to preempt key 0: name the victim's key (key 0 means every registrant only under an all-registrants reservation)"));
             }
             let what = if abort {
                 "preempted and aborted"
@@ -481,12 +481,12 @@ fn run(cli: Cli) -> Result<u8> {
             common: c,
         } => {
             let mut tids = parse_transport_id_args(&transport_id)
-                .map_err(|e| anyhow::anyhow!("--transport-id {transport_id:?}: {e}"))?;
+                .map_err(|e| usage(format!("--transport-id {transport_id:?}: {e}")))?;
             if tids.len() != 1 {
-                bail!(
+                return Err(usage(format!(
                     "--transport-id must name exactly one initiator port, not {}",
                     tids.len()
-                );
+                )));
             }
             let params = RegisterAndMove {
                 key: key.get(),

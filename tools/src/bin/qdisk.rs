@@ -135,7 +135,10 @@ fn exit_code(e: &QdiskError) -> u8 {
         QdiskError::Io { .. } | QdiskError::OutsideRegion { .. } => EXIT_IO,
         QdiskError::Timeout { .. } => EXIT_TIMEOUT,
         QdiskError::Format { .. } => EXIT_FORMAT,
-        QdiskError::Geometry { .. } | QdiskError::Refused { .. } => EXIT_REFUSED,
+        QdiskError::Geometry { .. }
+        | QdiskError::Refused { .. }
+        | QdiskError::NotConfirmed { .. }
+        | QdiskError::NotExclusive { .. } => EXIT_REFUSED,
         QdiskError::NodeId { .. } | QdiskError::Label { .. } => EXIT_USAGE,
     }
 }
@@ -157,6 +160,7 @@ fn opts(cli: &Cli, write: bool) -> OpenOpts {
         write,
         deadline: Duration::from_millis(cli.timeout),
         file_sector_size: cli.sector_size.as_deref().and_then(|s| s.parse().ok()),
+        exclusive: false,
     }
 }
 
@@ -166,39 +170,33 @@ fn open(cli: &Cli, device: &Path, write: bool) -> Result<QdiskDevice, Failure> {
 
 fn create(cli: &Cli, label: &str, device: &Path, force: bool, yes: bool) -> Result<(), Failure> {
     qdisk::check_label(label)?;
-    let dev = open(cli, device, true)?;
-    let findings = qdisk::preflight(Path::new("/"), &dev, label)?;
-    let blocking: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| !f.forceable() || !force)
-        .collect();
-    if !blocking.is_empty() {
-        let mut msg = format!("{}: refusing to create a quorum disk:", device.display());
-        for f in &blocking {
-            msg += &format!("\n  {}", f.describe());
+    // One descriptor, held exclusively from the checks to the last write.
+    let dev = qdisk::open_for_create(device, opts(cli, true))?;
+    let host = qdisk::host_name();
+    let req = qdisk::CreateRequest {
+        label,
+        host: &host,
+        now: qdisk::now_secs(),
+        force,
+    };
+    let mut why_not = None;
+    let mut confirm = |findings: &[Finding], g: qdisk::geometry::Geometry| {
+        for f in findings {
+            eprintln!(
+                "qdisk: warning: {}: {}; overwriting (--force)",
+                device.display(),
+                f.describe()
+            );
         }
-        if blocking.iter().all(|f| f.forceable()) {
-            msg += "\n  (use --force to overwrite)";
+        if yes {
+            return true;
         }
-        return Err(Failure::new(EXIT_REFUSED, msg));
-    }
-    for f in &findings {
-        eprintln!(
-            "qdisk: warning: {}: {}; overwriting (--force)",
-            device.display(),
-            f.describe()
-        );
-    }
-    let g = dev.geometry();
-    if !yes {
         if !std::io::stdin().is_terminal() {
-            return Err(Failure::new(
-                EXIT_REFUSED,
-                format!(
-                    "{}: not asking for confirmation without a terminal; give --yes to write",
-                    device.display()
-                ),
+            why_not = Some(format!(
+                "{}: not asking for confirmation without a terminal; give --yes to write",
+                device.display()
             ));
+            return false;
         }
         print!(
             "Writing new quorum disk label '{label}' to {}.\nWARNING: About to destroy all data in bytes 0-{} of {}; proceed [N/y] ? ",
@@ -209,11 +207,30 @@ fn create(cli: &Cli, label: &str, device: &Path, force: bool, yes: bool) -> Resu
         std::io::stdout().flush().ok();
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).ok();
-        if line.trim() != "y" {
-            return Err(Failure::new(EXIT_REFUSED, "nothing written"));
+        line.trim() == "y"
+    };
+    let created = match qdisk::create(&dev, Path::new("/"), &req, &mut confirm) {
+        Ok(c) => c,
+        Err(QdiskError::Refused { findings, .. }) => {
+            let mut msg = format!("{}: refusing to create a quorum disk:", device.display());
+            for f in &findings {
+                msg += &format!("\n  {}", f.describe());
+            }
+            if findings.iter().all(|f| f.forceable()) {
+                msg += "\n  (use --force to overwrite)";
+            }
+            return Err(Failure::new(EXIT_REFUSED, msg));
         }
-    }
-    let written = qdisk::create(&dev, label, &qdisk::host_name(), qdisk::now_secs())?;
+        Err(QdiskError::NotConfirmed { .. }) => {
+            return Err(Failure::new(
+                EXIT_REFUSED,
+                why_not.unwrap_or_else(|| "nothing written".into()),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let written = created.written;
+    let g = dev.geometry();
     println!(
         "{}: sector size {}, block spacing {}, qdisk region bytes 0-{}",
         device.display(),

@@ -1,0 +1,72 @@
+//! Regression tests of the safety audit (issue 11) on LIO (tcm_loop) in the
+//! guest: what fencectl leaves on the device is checked with sg_persist,
+//! independently of fencekit. They skip when the test bed is not built,
+//! unless `FENCEKIT_TESTBED=require` is set.
+
+use fencekit_tests::{guest_script, require_or_skip, Guest};
+
+fn audit(name: &str, nodes: u32, luns: u32, script: &str, pass: &str) {
+    if !require_or_skip(name) {
+        return;
+    }
+    let out = Guest::new()
+        .nodes(nodes)
+        .luns(luns)
+        .tool("fencectl")
+        .file(guest_script("steps.sh"))
+        .run_script_file(guest_script(script));
+    out.assert_success().assert_stdout_contains(pass);
+}
+
+/// Item 1: verify sends no PR OUT to a unit in use; keys, reservation
+/// and PTPL_A stay as they were, with --write-test-in-use too.
+#[test]
+fn guest_fencectl_audit_verify_leaves_a_unit_in_use_as_it_was() {
+    audit(
+        "guest_fencectl_audit_verify_leaves_a_unit_in_use_as_it_was",
+        3,
+        1,
+        "fencectl_audit_verify.sh",
+        "PASS: fencectl_audit_verify",
+    );
+}
+
+/// Item 2: after `unfence --aptpl`, status --probe, fence, race and verify
+/// leave PTPL_A = 1 (sg_persist -c).
+#[test]
+fn guest_fencectl_audit_aptpl_stays_as_the_unit_has_it() {
+    audit(
+        "guest_fencectl_audit_aptpl_stays_as_the_unit_has_it",
+        3,
+        1,
+        "fencectl_audit_aptpl.sh",
+        "PASS: fencectl_audit_aptpl",
+    );
+}
+
+/// Items 3 and 4: the watchdog check fails safe and tells "key gone" from
+/// "unreadable"; fence-agent mode refuses unknown plugs and never lets a
+/// fenced node register again and fence back.
+#[test]
+fn guest_fencectl_audit_check_and_agent_keep_the_rules() {
+    audit(
+        "guest_fencectl_audit_check_and_agent_keep_the_rules",
+        2,
+        2,
+        "fencectl_audit_check_agent.sh",
+        "PASS: fencectl_audit_check_agent",
+    );
+}
+
+/// Item 8: unfence refuses to self-preempt a key another initiator port
+/// holds, and names the port.
+#[test]
+fn guest_fencectl_audit_unfence_never_fences_another_host() {
+    audit(
+        "guest_fencectl_audit_unfence_never_fences_another_host",
+        2,
+        1,
+        "fencectl_audit_unfence.sh",
+        "PASS: fencectl_audit_unfence",
+    );
+}
