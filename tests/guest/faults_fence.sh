@@ -11,6 +11,8 @@
 #   3. one of the survivor's paths is lost (offline) on every LUN: the fence
 #      completes through the other path, the victim is refused on every LUN,
 #      and the lost path is reported;
+#   3b. the path the fence is using hangs mid-fence (fk-fault hang-path):
+#      the fence completes through the other path;
 #   4. all of the victim's paths logged out: the fence still succeeds (the
 #      preempt is the target's business); when the victim logs in again its
 #      writes are refused.
@@ -130,6 +132,35 @@ done
 for d in $lost; do
     step 0 "fk-fault online $d" fk-fault online "$d"
 done
+
+# --- 3b. the path the fence uses hangs in the middle of the fence -----------
+# Path 0 of node1 (the first path fencectl reads and preempts through) stops
+# answering on every LUN: each command on it is abandoned at its deadline
+# (--timeout 3, plus 2 s), the keys are read back through path 1 before the
+# preempt is sent there, and the fence completes.
+step 0 "node2 rejoins" $F --state-file $S2 unfence --node node2 -d $N2
+step 0 "fk-fault hang-path 0 0 (node1's path 0 to every LUN stalls)" fk-fault hang-path 0 0
+step 0 "fence node2 through the hung path's sibling" \
+    $F --timeout 3 --state-file $S1 fence --victim node2 --node node1 -d $N1
+expect "fence of 0x$K2 complete"
+grep "$FK_LUN0_NODE0_PATH0_SG" /tmp/fk.out | grep -qi "timed out\|transport error" ||
+    fail "the hung path $FK_LUN0_NODE0_PATH0_SG is not reported"
+i=0
+while [ $i -lt "$luns" ]; do
+    d=$(var FK_LUN${i}_NODE1_SG)
+    rc=$(write_status "$d")
+    [ "$rc" = 24 ] || { cat /tmp/fk.raw; fail "LUN $i: victim write exit $rc after the fence, expected 24"; }
+    [ "$(count "$K2" "$(var FK_LUN${i}_NODE0_PATH1_SG)")" = 0 ] || fail "LUN $i: victim key left"
+    i=$((i + 1))
+done
+step 0 "fk-fault unhang-path 0 0" fk-fault unhang-path 0 0
+ok=0
+for try in $(seq 1 40); do
+    timeout 10 sg_turs "$FK_LUN0_NODE0_PATH0_SG" > /dev/null 2>&1 && { ok=1; break; }
+    sleep 1
+done
+[ "$ok" = 1 ] || fail "node1's path 0 does not recover after unhang-path"
+echo "fence completed through path 1 while path 0 hung"
 echo "fence through the remaining path: victim refused on every path of every LUN"
 
 # --- 4. the victim's paths all logged out ------------------------------------

@@ -22,6 +22,7 @@ fn guest_faults_fence_relogin_storm_lost_paths() {
     out.assert_success()
         .assert_stdout_contains("re-login repaired")
         .assert_stdout_contains("victim refused on every path of every LUN")
+        .assert_stdout_contains("fence completed through path 1 while path 0 hung")
         .assert_stdout_contains("PASS: fencectl under faults");
 }
 
