@@ -70,3 +70,32 @@ fn guest_fencectl_audit_unfence_never_fences_another_host() {
         "PASS: fencectl_audit_unfence",
     );
 }
+
+/// The simulator's differential test: the PR sequence of
+/// `lib/tests/data/pr_differential/steps.txt` on LIO gives, after every
+/// step, the exit status, keys, reservation, PTPL_A and unit attention of
+/// `expected.txt` — which the simulator must give too
+/// (`sim_answers_the_differential_sequence_as_lio_does`).
+#[test]
+fn guest_pr_differential_lio_answers_as_the_simulator() {
+    if !require_or_skip("guest_pr_differential_lio_answers_as_the_simulator") {
+        return;
+    }
+    let data = fencekit_tests::workspace_root().join("lib/tests/data/pr_differential");
+    let out = Guest::new()
+        .nodes(4)
+        .luns(1)
+        .file(guest_script("steps.sh"))
+        .file(data.join("steps.txt"))
+        .run_script_file(guest_script("pr_differential.sh"));
+    out.assert_success()
+        .assert_stdout_contains("PASS: pr_differential");
+    let expected = std::fs::read_to_string(data.join("expected.txt")).unwrap();
+    let got: String = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("DIFF: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(got, expected, "LIO:\n{got}");
+}

@@ -450,10 +450,11 @@ fn may_have_run(e: &ScsiError) -> bool {
 ///   sent once more through it. A node whose key is gone everywhere never
 ///   gets here (it may have been fenced itself).
 /// - A path failure after which the command may have run (timeout,
-///   transport or OS error) is followed by reading the keys back through
-///   the other paths: if the victim is gone, the preempt took effect and
-///   is not sent again; only otherwise does it go through the next path.
-fn preempt_victim<O: Opener>(
+///   transport or OS error) is followed by reading the keys back (through
+///   that path if it still answers, else another): if the victim is gone,
+///   the preempt took effect and is not sent again; only otherwise does it
+///   go through the next path.
+pub(crate) fn preempt_victim<O: Opener>(
     opener: &O,
     dev: &FenceDevice,
     own: Key,
@@ -469,7 +470,7 @@ fn preempt_victim<O: Opener>(
     };
     let order = dev.read_order();
     let mut last = None;
-    for (i, p) in order.iter().enumerate() {
+    for p in &order {
         let mut r = on_path(opener, p, |d| mode.send(d, own, victim));
         steps.push(Step::new(p, action(&r), &r));
         if own_present && matches!(&r, Err(e) if e.is_reservation_conflict()) {
@@ -490,19 +491,9 @@ fn preempt_victim<O: Opener>(
         match r {
             Ok(_) => return Ok(()),
             Err(e) if may_have_run(&e) => {
-                // Read back through the other paths before resending.
-                let rest = FenceDevice {
-                    name: dev.name.clone(),
-                    paths: order
-                        .iter()
-                        .enumerate()
-                        .filter(|(j, _)| *j != i)
-                        .map(|(_, q)| q.to_path_buf())
-                        .collect(),
-                    unusable: Vec::new(),
-                    multipath: dev.multipath,
-                };
-                let (k, q) = one_path(opener, &rest, |d| d.read_keys());
+                // Read back (through this path if it still answers, else
+                // the next) before anything is resent.
+                let (k, q) = one_path(opener, dev, |d| d.read_keys());
                 let gone = k.as_ref().map(|k| !k.keys.contains(&victim));
                 steps.push(Step {
                     path: q.display().to_string(),

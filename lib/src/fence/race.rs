@@ -14,8 +14,7 @@
 use serde::Serialize;
 
 use super::devices::{FenceDevice, Opener};
-use super::ops::{on_path, one_path, unit_aptpl, PreemptMode, Step};
-use crate::scsi::error::ScsiError;
+use super::ops::{on_path, one_path, preempt_victim, unit_aptpl, PreemptMode, Step};
 use crate::scsi::pr::Key;
 
 /// The outcome on one coordinator disk.
@@ -171,23 +170,16 @@ fn race_disk<O: Opener>(
         return d;
     }
     for &l in losers.iter().filter(|l| keys.contains(l)) {
-        let (r, p) = one_path(opener, dev, |x| mode.send(x, own, l));
-        d.steps.push(Step {
-            path: p.display().to_string(),
-            action: format!(
-                "{} {l}",
-                if mode == PreemptMode::Preempt {
-                    "preempt"
-                } else {
-                    "preempt-and-abort"
-                }
-            ),
-            ok: r.is_ok(),
-            error: r.as_ref().err().map(ToString::to_string),
-            status: r.as_ref().err().map(ScsiError::exit_code),
-        });
+        // No repair of this node's registration here: a conflict in a race
+        // means the other side got there first.
+        let mut steps = Vec::new();
+        let r = preempt_victim(opener, dev, own, l, mode, false, &mut steps);
+        d.steps.extend(steps.into_iter().map(|mut s| {
+            s.action = format!("{} {l}", s.action);
+            s
+        }));
         match r {
-            Ok(_) => {}
+            Ok(()) => {}
             Err(e) if e.is_reservation_conflict() => {
                 d.outcome = DiskOutcome::Lost(e.to_string());
                 return d;
@@ -237,9 +229,12 @@ fn reclaim_disk<O: Opener>(
         Err(_) => return,
     };
     for &l in losers.iter().filter(|l| keys.contains(l)) {
-        let (r, p) = one_path(opener, dev, |x| mode.send(x, own, l));
-        d.steps
-            .push(Step::new(&p, &format!("reclaim {} {l}", mode.name()), &r));
+        let mut steps = Vec::new();
+        let _ = preempt_victim(opener, dev, own, l, mode, false, &mut steps);
+        d.steps.extend(steps.into_iter().map(|mut s| {
+            s.action = format!("reclaim {} {l}", s.action);
+            s
+        }));
     }
 }
 
@@ -465,5 +460,27 @@ mod tests {
         let sorted = sort_by_wwid(&o, da).unwrap();
         let names: Vec<&str> = sorted.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, vec!["/a/1", "/a/2", "/a/0"]);
+    }
+
+    #[test]
+    fn race_preempt_timeout_reads_keys_back_instead_of_failing() {
+        let (o, da, _db, lus) = three();
+        // The preempt on disk 0 runs but its completion is lost.
+        lus[0].lock().unwrap().lose_completion.push(("a".into(), 4));
+        let r = race(&o, &da, A, &[B], PreemptMode::Preempt).unwrap();
+        assert!(r.won(), "{r:#?}");
+        assert_eq!(r.disks[0].outcome, DiskOutcome::Won, "{r:#?}");
+        let sent = lus[0]
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|e| e.1 == 4)
+            .count();
+        assert_eq!(sent, 1, "the preempt was sent again");
+        assert!(r.disks[0]
+            .steps
+            .iter()
+            .any(|s| s.action.contains("took effect")));
     }
 }

@@ -10,7 +10,11 @@
 //! owed (2A/05 registrations preempted, 2A/03 reservations preempted,
 //! 2A/04 reservations released). It proves the order and targets of the
 //! commands the fencing code sends, not the standard itself: that is
-//! proven against LIO and tgtd in the guest test bed.
+//! proven against LIO and tgtd in the guest test bed. A differential test
+//! keeps the two in step: the PR sequence of
+//! `lib/tests/data/pr_differential/steps.txt` must give `expected.txt`
+//! (statuses, keys, reservation, PTPL_A, unit attentions after every step)
+//! here and on LIO (`guest_pr_differential_lio_answers_as_the_simulator`).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -542,5 +546,85 @@ mod tests {
             a.read_full_status(),
             Err(ScsiError::IllegalRequest { .. })
         ));
+    }
+
+    /// Runs `lib/tests/data/pr_differential/steps.txt` on the simulator
+    /// and prints what the observer nexus reads after every step, in the
+    /// form the guest test prints for LIO (tests/guest/pr_differential.sh).
+    fn differential(steps: &str) -> String {
+        let l = lu();
+        let mut o = SimOpener::default();
+        for n in ["a", "b", "c", "d"] {
+            o.add(&format!("/{n}"), &l, n);
+        }
+        let dev = |n: &str| {
+            let mut d = o.open(Path::new(&format!("/{n}"))).unwrap();
+            d.retry = crate::scsi::transport::RetryPolicy::NONE;
+            d
+        };
+        let hex = |s: &str| Key(u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap());
+        let ty = |s: &str| PrType::from_code(s.parse().unwrap());
+        let mut out = String::new();
+        for (n, line) in steps
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+            .enumerate()
+        {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let d = dev(w[0]);
+            let r = match w[1] {
+                "rik" => d.register_and_ignore(hex(w[2]), false),
+                "rikz" => d.register_and_ignore(hex(w[2]), true),
+                "reg" => d.register(hex(w[2]), hex(w[3]), false),
+                "res" => d.reserve(hex(w[2]), ty(w[3])),
+                "rel" => d.release(hex(w[2]), ty(w[3])),
+                "pre" => d.preempt(hex(w[2]), hex(w[3]), ty(w[4])),
+                "clr" => d.clear(hex(w[2])),
+                "tur" => d.test_unit_ready(),
+                op => panic!("unknown op {op}"),
+            };
+            let ua = match &r {
+                Err(e) if e.is_unit_attention() => e
+                    .sense()
+                    .map(|s| {
+                        let t = crate::scsi::sglib::asc_ascq_str(s.asc, s.ascq);
+                        format!(" ua={}", t.trim_start_matches("Additional sense: "))
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let rc = r.err().map_or(0, |e| e.exit_code());
+            let obs = dev("d");
+            let keys: Vec<String> = obs
+                .read_keys()
+                .unwrap()
+                .keys
+                .iter()
+                .map(|k| format!("0x{:x}", k.0))
+                .collect();
+            let res = match obs.read_reservation().unwrap().reservation {
+                Some(r) => format!("0x{:x}/{}", r.key.0, r.pr_type.code()),
+                None => "-".into(),
+            };
+            let ptpl = u8::from(obs.report_capabilities().unwrap().ptpl_a);
+            out.push_str(&format!(
+                "{} {line}: rc={rc} keys={} res={res} ptpl={ptpl}{ua}\n",
+                n + 1,
+                if keys.is_empty() {
+                    "-".to_string()
+                } else {
+                    keys.join(",")
+                }
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn sim_answers_the_differential_sequence_as_lio_does() {
+        let steps = include_str!("../../tests/data/pr_differential/steps.txt");
+        let expected = include_str!("../../tests/data/pr_differential/expected.txt");
+        let got = differential(steps);
+        assert_eq!(got, expected, "simulator:\n{got}");
     }
 }
