@@ -5,7 +5,7 @@
 #   make demo     walk through persistent reservations in the guest
 #   make lint     cargo fmt --check, cargo clippy -D warnings
 #   make bench    run the benchmarks in scripts/bench/
-#   make fuzz     the parsers' never-panic property tests, many cases
+#   make fuzz     the parsers' never-panic property tests, then cargo-fuzz
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
@@ -88,9 +88,23 @@ bench:
 
 # Every decoder of untrusted input (sense, INQUIRY, VPD, PR IN responses,
 # TransportIDs, qdisk blocks, multipath -ll text, ...) has a property test
-# named *never_panic* that feeds it arbitrary bytes. cargo-fuzz needs a
-# nightly toolchain, which the project's machines do not have, so `make
-# fuzz` runs those tests in release mode with FUZZ_CASES cases each.
+# named *never_panic* that feeds it arbitrary bytes; `make fuzz` runs those
+# in release mode with FUZZ_CASES cases each. Then it runs every cargo-fuzz
+# target in fuzz/ (libFuzzer, coverage-guided, with AddressSanitizer) for
+# FUZZ_TIME seconds each, on a corpus seeded by fuzz/seed.sh, installing
+# cargo-fuzz first if it is missing. cargo-fuzz wants a nightly compiler;
+# RUSTC_BOOTSTRAP=1 lets the stable one build with its flags. A crash fails
+# the run and leaves its input in fuzz/artifacts/TARGET/. See
+# docs/FUZZING.md.
 FUZZ_CASES ?= 100000
+FUZZ_TIME ?= 60
+FUZZ_TARGETS ?= $(sort $(basename $(notdir $(wildcard fuzz/fuzz_targets/*.rs))))
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p fencekit -- never_panic
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	fuzz/seed.sh $(FUZZ_TARGETS)
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== cargo fuzz run $$t ($(FUZZ_TIME) s)"; \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_TIME) \
+			|| { echo "fuzz: $$t failed; the input is in fuzz/artifacts/$$t/"; exit 1; }; \
+	done
