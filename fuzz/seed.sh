@@ -172,6 +172,7 @@ if want fence_agent; then
 fi
 
 if want cluster_config; then
+	copy cluster_config "$root/docs/cluster.toml.example"
 	text cluster_config toml <<'EOF'
 cluster = "mycluster"
 scheme = "id"
