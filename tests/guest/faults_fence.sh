@@ -141,7 +141,7 @@ done
 step 0 "node2 rejoins" $F --state-file $S2 unfence --node node2 -d $N2
 step 0 "fk-fault hang-path 0 0 (node1's path 0 to every LUN stalls)" fk-fault hang-path 0 0
 step 0 "fence node2 through the hung path's sibling" \
-    $F --timeout 3 --state-file $S1 fence --victim node2 --node node1 -d $N1
+    fencectl --config $cfg --no-multipath --timeout 3 --state-file $S1 fence --victim node2 --node node1 -d $N1
 expect "fence of 0x$K2 complete"
 grep "$FK_LUN0_NODE0_PATH0_SG" /tmp/fk.out | grep -qi "timed out\|transport error" ||
     fail "the hung path $FK_LUN0_NODE0_PATH0_SG is not reported"
