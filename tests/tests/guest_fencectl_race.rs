@@ -39,6 +39,6 @@ fn guest_fencectl_four_luns() {
         .file(guest_script("steps.sh"))
         .run_script_file(guest_script("fencectl_lio.sh"));
     out.assert_success()
-        .assert_stdout_contains("on all 4 LUNs")
+        .assert_stdout_contains("cannot write on all 4 paths (4 LUNs)")
         .assert_stdout_contains("PASS: fencectl_lio");
 }
