@@ -109,6 +109,8 @@ if want transport_id_text; then
 	printf 'spi,7,2' | text transport_id_text spi
 	printf 'sop,12' | text transport_id_text sop
 	printf '0x06,0,0,0,50,0,c5,0,5,b3,20,1' | text transport_id_text hex
+	# An iSCSI protocol byte alone: padded to 24 bytes, kept raw.
+	printf '# iscsi\n85\n' | text transport_id_text iscsi-short
 fi
 
 if want mpath_ll; then

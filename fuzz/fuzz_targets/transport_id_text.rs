@@ -4,7 +4,7 @@
 
 use fencekit::scsi::transport_id::{
     parse_transport_id_args, parse_transport_id_hex_text, transport_id_arg_source, TransportId,
-    MAX_TIDS,
+    FIXED_LEN, MAX_TIDS,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -13,10 +13,18 @@ fn check(tids: &[TransportId]) {
         let _ = t.validate();
         let _ = t.to_string();
         let bytes = t.encode();
-        // What a parser produced decodes, and re-encodes the same.
+        if let TransportId::Raw(raw) = t {
+            // Hex bytes are kept as given, padded as sg_persist pads them
+            // (to 24 bytes even for an iSCSI header whose additional length
+            // says less), so they need not decode as one TransportID.
+            assert!(raw.len() >= FIXED_LEN);
+            let _ = TransportId::decode(raw);
+            continue;
+        }
+        // A typed TransportID from a parser decodes to itself.
         let (back, used) = TransportId::decode(&bytes).expect("a parsed TransportID decodes");
         assert_eq!(used, bytes.len());
-        assert_eq!(back.encode(), bytes);
+        assert_eq!(&back, t);
     }
 }
 
