@@ -42,6 +42,14 @@ M=$FK_LUN0_MPATH
 step 0 "node 0's map of LUN 0 has its 2 paths" multipath -ll "$M"
 [ "$(grep -c 'active ready running' /tmp/fk.out)" = 2 ] || fail "map $M: not 2 active paths"
 grep -q "${FK_LUN0_NODE1_SD#/dev/} " /tmp/fk.out && fail "node 1's path is in node 0's map"
+[ "$FK_LUN0_NODE0_MPATH" = "$M" ] || fail "FK_LUN0_NODE0_MPATH is not node 0's map"
+M1=$FK_LUN0_NODE1_MPATH
+step 0 "node 1's own map of LUN 0" dmsetup table "${M1#/dev/mapper/}"
+for sd in $FK_LUN0_NODE1_PATH0_SD $FK_LUN0_NODE1_PATH1_SD; do
+    read -r mm < "/sys/block/${sd#/dev/}/dev"
+    expect " $mm "
+done
+echo "node 1's map $M1 holds its two paths"
 
 # Every session is its own nexus: register through every path of LUN 0.
 A0=$FK_LUN0_NODE0_PATH0_SG A1=$FK_LUN0_NODE0_PATH1_SG B0=$FK_LUN0_NODE1_PATH0_SG B1=$FK_LUN0_NODE1_PATH1_SG
