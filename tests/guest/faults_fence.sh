@@ -154,12 +154,7 @@ while [ $i -lt "$luns" ]; do
     i=$((i + 1))
 done
 step 0 "fk-fault unhang-path 0 0" fk-fault unhang-path 0 0
-ok=0
-for try in $(seq 1 40); do
-    timeout 10 sg_turs "$FK_LUN0_NODE0_PATH0_SG" > /dev/null 2>&1 && { ok=1; break; }
-    sleep 1
-done
-[ "$ok" = 1 ] || fail "node1's path 0 does not recover after unhang-path"
+wait_answers "$FK_LUN0_NODE0_PATH0_SG"
 echo "fence completed through path 1 while path 0 hung"
 echo "fence through the remaining path: victim refused on every path of every LUN"
 

@@ -82,12 +82,7 @@ grep -q "fkhang" /tmp/fk-q.out || fail "qdisk list found no quorum disk within 3
 echo "qdisk list reported the quorum disk after $ms ms with LUN 1 hung"
 
 step 0 "fk-fault unhang 1" fk-fault unhang 1
-ok=0
-for try in $(seq 1 30); do
-    timeout 10 sg_turs "$A1" > /dev/null 2>&1 && { ok=1; break; }
-    sleep 1
-done
-[ "$ok" = 1 ] || fail "LUN 1 does not answer after unhang"
+wait_answers "$A1"
 wait $qpid
 echo "qdisk list exited with status $? after the unhang"
 step 0 "fence again after the unhang: LUN 1 done too" \

@@ -129,13 +129,6 @@ rc=$?
 echo "PR IN on the hung LUN stalled for $(( $(date +%s) - t0 )) s (killed by timeout)"
 step 0 "LUN 0 still answers while LUN 1 hangs" sg_persist -n -i -k "$FK_LUN0_NODE0_SG"
 step 0 "fk-fault unhang 1" fk-fault unhang 1
-ok=0
-for try in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-    timeout 10 sg_turs "$FK_LUN1_NODE0_SG" > /tmp/fk.out 2>&1
-    rc=$?
-    [ "$rc" = 0 ] && { ok=1; break; }
-    sleep 1
-done
-[ "$ok" = 1 ] || fail "LUN 1 does not answer after unhang (last exit $rc)"
+wait_answers "$FK_LUN1_NODE0_SG"
 echo "LUN 1 answers again after unhang"
 echo "PASS: iscsi fabric and faults ($n steps)"

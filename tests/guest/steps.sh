@@ -14,6 +14,9 @@
 #                           (id 1) and node2 (id 2)
 #   reload_devices          re-read /fk/devices.env after fk-fault changed
 #                           the device map (paths that are gone are unset)
+#   wait_answers DEV [S]    wait up to S seconds (default 40) until TEST UNIT
+#                           READY on DEV succeeds (after an unhang); fails
+#                           the script otherwise
 n=0
 fail() { echo "FAIL: $*"; exit 1; }
 step() {
@@ -66,4 +69,13 @@ reload_devices() {
         unset "$_v"
     done
     . /fk/devices.env
+}
+wait_answers() {
+    _t=0
+    while [ "$_t" -lt "${2:-40}" ]; do
+        timeout 10 sg_turs "$1" > /dev/null 2>&1 && return 0
+        sleep 1
+        _t=$((_t + 1))
+    done
+    fail "$1 does not answer after ${2:-40} s"
 }
