@@ -1,8 +1,12 @@
 //! fencekit: the library under the fencekit tools.
 //!
 //! All domain logic lives here, organised by concern:
+//! - [`linux`]: every `unsafe` call: the SG_IO and block ioctls, sg_lib's
+//!   text tables, the watchdog device.
+//! - [`block`]: sector size, capacity, mounts and exclusive use of a block
+//!   device.
 //! - [`scsi`]: CDBs, sense, INQUIRY/VPD, persistent reservations, and the
-//!   SG_IO transport and block-device ioctls (the one place with ioctl code).
+//!   SG_IO transport.
 //! - [`compat`]: the command lines and output of sg3_utils' tools.
 //! - [`devset`]: what a device name stands for: one device, or a multipath
 //!   map and its paths.
@@ -12,15 +16,19 @@
 //! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
 //! - [`topology`]: the storage stack from LUN to path, multipath map,
 //!   partition and volume group; `multipath -ll` and `lsscsi` formats.
-//! - [`util`]: the deadline on blocking device calls.
+//! - [`util`]: checked big-endian reads, the bounded thread fan-out and
+//!   the deadline on blocking device calls.
 //!
 //! The tools in `fencekit-tools` only parse arguments, call this library,
 //! render the result and map errors to exit codes.
 #![deny(unsafe_code)]
 
+pub mod block;
 pub mod compat;
 pub mod devset;
 pub mod fence;
+#[allow(unsafe_code)]
+pub mod linux;
 pub mod prset;
 pub mod qdisk;
 pub mod scsi;

@@ -587,7 +587,7 @@ mod tests {
                 Err(e) if e.is_unit_attention() => e
                     .sense()
                     .map(|s| {
-                        let t = crate::scsi::sglib::asc_ascq_str(s.asc, s.ascq);
+                        let t = crate::linux::sglib::asc_ascq_str(s.asc, s.ascq);
                         format!(" ua={}", t.trim_start_matches("Additional sense: "))
                     })
                     .unwrap_or_default(),

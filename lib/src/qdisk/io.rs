@@ -23,7 +23,7 @@ use super::format::{
 };
 use super::geometry::Geometry;
 use super::QdiskError;
-use crate::scsi::blkdev;
+use crate::block;
 
 /// Alignment of I/O buffers: a page, which satisfies `O_DIRECT` for any
 /// logical sector size up to 4096.
@@ -169,8 +169,8 @@ fn open_in_worker(path: &Path, opts: OpenOpts) -> io::Result<Opened> {
     };
     let ft = file.metadata()?.file_type();
     if ft.is_block_device() {
-        let sector_size = blkdev::logical_sector_size(&file)?;
-        let size = blkdev::size_bytes(&file)?;
+        let sector_size = block::logical_sector_size(&file)?;
+        let size = block::size_bytes(&file)?;
         Ok(Opened {
             file,
             sector_size,

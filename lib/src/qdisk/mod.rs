@@ -20,7 +20,7 @@ pub mod signature;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::scsi::blkdev::{self, DeviceUse};
+use crate::block::{self, DeviceUse};
 use format::{BlockMeta, FormatError, QuorumHeader, StatusBlock, MAX_LABEL_LEN, MAX_NODES};
 use geometry::GeometryError;
 pub use io::{OpenOpts, QdiskDevice};
@@ -138,7 +138,7 @@ pub fn check_label(label: &str) -> Result<(), QdiskError> {
 /// finding: re-creating it is what mkqdisk is run for.
 pub fn preflight(root: &Path, dev: &QdiskDevice, label: &str) -> Result<Vec<Finding>, QdiskError> {
     let mut findings = Vec::new();
-    let usage = blkdev::device_use(root, dev.path()).map_err(|source| QdiskError::Io {
+    let usage = block::device_use(root, dev.path()).map_err(|source| QdiskError::Io {
         device: dev.path().to_path_buf(),
         op: "check use of",
         offset: 0,
@@ -189,7 +189,7 @@ pub fn open_for_create(path: &Path, opts: OpenOpts) -> Result<QdiskDevice, Qdisk
     };
     match QdiskDevice::open(path, opts) {
         Err(QdiskError::Io { source, .. }) if source.raw_os_error() == Some(libc::EBUSY) => {
-            let mut usage = blkdev::device_use(Path::new("/"), path).unwrap_or_default();
+            let mut usage = block::device_use(Path::new("/"), path).unwrap_or_default();
             usage.exclusively_open |= !usage.in_use();
             Err(QdiskError::Refused {
                 device: path.to_path_buf(),

@@ -5,7 +5,6 @@
 //! a device, and [`sgio`] is its one implementation over a real fd.
 
 pub mod alua;
-pub mod blkdev;
 pub mod capacity;
 pub mod cdb;
 pub mod device;
@@ -16,7 +15,6 @@ pub mod pr_device;
 pub mod remote;
 pub mod sense;
 pub mod sgio;
-pub mod sglib;
 pub mod transport;
 pub mod transport_id;
 pub mod vpd;

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::error::{Category, DecodeError};
-use super::sglib;
+use crate::linux::sglib;
 
 /// Sense keys (SPC-4 table 28).
 pub mod key {

@@ -1,9 +1,9 @@
 //! The SG_IO transport: sg v3 (`struct sg_io_hdr`) through `ioctl(fd, SG_IO)`
 //! on an sd or sg node (`<scsi/sg.h>`, Documentation/scsi/scsi-generic.rst).
 //!
-//! This is the one place in the library that issues the SG_IO ioctl. The
-//! file descriptor is owned by [`SgIo`]; every command builds a fresh header
-//! whose pointers refer to buffers that outlive the call.
+//! The ioctl itself is [`crate::linux::sg::sg_io`]; this module owns the
+//! file descriptor ([`SgIo`]), the deadline, and the translation between
+//! [`Request`]/[`Completion`] and the kernel's header.
 //!
 //! **Deadline.** The kernel's own timeout (the header's `timeout`) does not
 //! bound how long SG_IO takes: a command queued behind a blocked device (an
@@ -14,110 +14,20 @@
 //! the request's timeout plus [`DEADLINE_GRACE`]; past that the command is
 //! reported as timed out and the worker is left to finish (or to be reaped
 //! with the process: on an sg node SG_IO waits interruptibly).
-#![allow(unsafe_code)]
 
-use fencekit_sys as sys;
 use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
 use super::error::ScsiError;
 use super::transport::{Completion, Data, Request, Transport};
+use crate::linux::sg::{sg_io, SENSE_LEN};
 use crate::util::{with_deadline, DeadlineError};
-
-/// Largest sense buffer SPC allows (252 bytes); the kernel copies what the
-/// device returned, up to this.
-const SENSE_LEN: usize = 252;
 
 /// How much longer than the command's own timeout [`SgIo`] waits for the
 /// kernel to hand a command back before it calls it timed out.
 pub const DEADLINE_GRACE: Duration = Duration::from_secs(2);
-
-/// What the worker thread hands back: the ioctl's result and the header
-/// fields that matter, with the buffers it owned.
-struct Outcome {
-    result: std::io::Result<()>,
-    status: u8,
-    host_status: u16,
-    driver_status: u16,
-    resid: i32,
-    duration: u32,
-    sb_len_wr: u8,
-    sense: [u8; SENSE_LEN],
-    data: Vec<u8>,
-}
-
-/// Issues one SG_IO on `fd` with buffers the caller owns, synchronously.
-fn sg_io(fd: &File, cdb: &[u8], data_in: bool, mut data: Vec<u8>, timeout_ms: u32) -> Outcome {
-    let mut sense = [0u8; SENSE_LEN];
-    let mut out = Outcome {
-        result: Ok(()),
-        status: 0,
-        host_status: 0,
-        driver_status: 0,
-        resid: 0,
-        duration: 0,
-        sb_len_wr: 0,
-        sense: [0u8; SENSE_LEN],
-        data: Vec::new(),
-    };
-    let (Ok(cdb_len), Ok(dxfer_len)) = (u8::try_from(cdb.len()), u32::try_from(data.len())) else {
-        out.result = Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "CDB longer than 255 bytes or data buffer larger than 4 GiB",
-        ));
-        return out;
-    };
-    let (direction, dxferp): (i32, *mut libc::c_void) = if data.is_empty() {
-        (sys::SG_DXFER_NONE, std::ptr::null_mut())
-    } else if data_in {
-        (sys::SG_DXFER_FROM_DEV, data.as_mut_ptr().cast())
-    } else {
-        // The kernel only reads a data-out buffer; the header's field is
-        // declared mutable for both directions.
-        (sys::SG_DXFER_TO_DEV, data.as_mut_ptr().cast())
-    };
-    let mut hdr = sys::sg_io_hdr {
-        interface_id: i32::from(b'S'),
-        dxfer_direction: direction,
-        cmd_len: cdb_len,
-        mx_sb_len: SENSE_LEN as u8,
-        iovec_count: 0,
-        dxfer_len,
-        dxferp,
-        cmdp: cdb.as_ptr().cast_mut(),
-        sbp: sense.as_mut_ptr(),
-        timeout: timeout_ms,
-        ..Default::default()
-    };
-    // SAFETY: `hdr` is a fully initialised sg_io_hdr. Its pointers refer to
-    // `cdb` (cmd_len bytes, only read), `data` (dxfer_len bytes, owned by
-    // this function and written only for data-in) and `sense` (mx_sb_len
-    // bytes); all three live until this function returns, after the
-    // synchronous ioctl, and the lengths were taken from those same
-    // buffers. `fd` is open for the duration of the call.
-    let rc = unsafe {
-        libc::ioctl(
-            fd.as_raw_fd(),
-            sys::SG_IO_REQUEST as _,
-            &mut hdr as *mut sys::sg_io_hdr,
-        )
-    };
-    if rc < 0 {
-        out.result = Err(std::io::Error::last_os_error());
-    }
-    out.status = hdr.status;
-    out.host_status = hdr.host_status;
-    out.driver_status = hdr.driver_status;
-    out.resid = hdr.resid;
-    out.duration = hdr.duration;
-    out.sb_len_wr = hdr.sb_len_wr;
-    out.sense = sense;
-    out.data = data;
-    out
-}
 
 /// How the device node is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

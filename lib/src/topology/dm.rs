@@ -100,7 +100,7 @@ impl Mounts {
             }
             m.entry(f[2].to_string())
                 .or_default()
-                .push(crate::scsi::blkdev::unescape_octal(f[4]));
+                .push(crate::block::unescape_octal(f[4]));
         }
         Mounts(m)
     }
@@ -240,6 +240,6 @@ mod tests {
         );
         assert_eq!(m.of(Some("8:17")), vec!["/srv/my data"]);
         assert!(m.of(Some("8:0")).is_empty());
-        assert_eq!(crate::scsi::blkdev::unescape_octal("a\\04"), "a\\04");
+        assert_eq!(crate::block::unescape_octal("a\\04"), "a\\04");
     }
 }

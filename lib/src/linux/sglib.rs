@@ -15,6 +15,11 @@ use fencekit_sys as sys;
 /// TransportID with a long iSCSI name) fit easily.
 const BUF: usize = 1024;
 
+/// Zero bytes after the TransportIDs handed to sg_lib: the farthest any of
+/// its decoders reads past the start of a TransportID (an iSCSI one's
+/// 4-byte header plus its 16-bit ADDITIONAL LENGTH).
+const TID_PAD: usize = 4 + 0xffff;
+
 /// Converts the NUL-terminated contents of `buf` to a `String`.
 fn from_buf(buf: &[u8]) -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
@@ -119,18 +124,26 @@ pub fn decode_transport_ids(leadin: &str, tids: &[u8], only_one: bool) -> String
     lead.push(0);
     // sg_lib's prototype takes a mutable pointer but only reads: decode a
     // private copy so the caller's bytes are never at risk.
-    // Some decoders read a whole fixed-size (24-byte) TransportID even when
-    // fewer bytes are given: pad the copy with zeros beyond `len`.
     let Ok(len) = c_int::try_from(tids.len()) else {
         return String::new();
     };
     let mut copy = tids.to_vec();
-    copy.resize(tids.len() + 256, 0);
+    copy.resize(tids.len() + TID_PAD, 0);
     let mut buf = vec![0u8; 8 * BUF];
     let blen = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
-    // SAFETY: `lead` is NUL-terminated and lives across the call; `copy`
-    // holds exactly `len` readable bytes; `buf` is writable for `blen` bytes.
-    // sg_lib bounds every read by `len` and every write by `blen`.
+    // SAFETY: `lead` is NUL-terminated and lives across the call; `buf` is
+    // writable for `blen` bytes and sg_lib bounds every write by `blen`.
+    // The reads are what needs care: sg_lib uses `len` only to decide
+    // where each TransportID starts (while fewer than `len` bytes have been
+    // stepped over), not how far a decoder reads from there. A fixed-size
+    // decoder reads up to 24 bytes from the start of each TransportID; the
+    // iSCSI decoder reads ADDITIONAL LENGTH (bytes 2-3, up to 0xffff) + 4
+    // bytes, `%.*s` for format 0 and 1 (stopping at a NUL) and a hex dump
+    // with no NUL stop for any other format code. A TransportID starts
+    // before `len`, so no read goes past `len + 4 + 0xffff`: `copy` holds
+    // `len` bytes of input followed by `TID_PAD` = 4 + 0xffff zero bytes,
+    // which is what makes every read stay inside it. (An earlier 256-byte
+    // pad covered the fixed-size decoders but not the iSCSI hex dump.)
     unsafe {
         sys::sg_decode_transportid_str(
             lead.as_ptr().cast(),
@@ -200,5 +213,18 @@ mod tests {
         let _ = decode_transport_ids("", &[], true);
         let _ = decode_transport_ids("", &[0xff; 3], false);
         assert_eq!(desig_type_str(3).as_deref(), Some("NAA"));
+    }
+
+    #[test]
+    fn iscsi_transport_id_with_an_unexpected_format_is_dumped_from_the_padded_copy() {
+        // Byte 0 = 0x85: iSCSI with format code 2, which sg_lib hex-dumps
+        // for ADDITIONAL LENGTH + 4 bytes (here 0xffff + 4) from a 24-byte
+        // input. The dump must come from the zero padding: under valgrind
+        // a pad shorter than TID_PAD shows as an invalid read.
+        let mut tid = vec![0x85, 0x00, 0xff, 0xff];
+        tid.resize(24, 0x41);
+        let s = decode_transport_ids("", &tid, true);
+        assert!(s.contains("Unexpected TPID format: 2"), "{s}");
+        assert!(s.contains("41 41"), "{s}");
     }
 }

@@ -1,53 +1,18 @@
-//! Block-device ioctls and in-use checks (`<linux/fs.h>`).
+//! The block layer: sector size, capacity, mounts and exclusive use.
 //!
-//! `BLKSSZGET` (logical sector size) and `BLKGETSIZE64` (size in bytes) are
-//! the only unsafe calls here, one wrapper each. The in-use check reads
+//! The sizes come from the `BLKSSZGET` and `BLKGETSIZE64` ioctls, whose
+//! wrappers live in [`crate::linux::block`]. The in-use check reads
 //! `/proc/self/mountinfo`, `/proc/swaps` and `/sys/class/block/NAME/holders`,
 //! and tries an `O_EXCL` open, which the kernel refuses with `EBUSY` while a
 //! file system, a device-mapper table, an md array or another exclusive
 //! opener holds the device.
-#![allow(unsafe_code)]
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// `BLKGETSIZE64`: `_IOR(0x12, 114, size_t)` (libc does not export it).
-const BLKGETSIZE64: nix::sys::ioctl::ioctl_num_type =
-    nix::request_code_read!(0x12, 114, std::mem::size_of::<libc::size_t>());
-
-/// The logical sector size of the block device open as `file` (`BLKSSZGET`).
-pub fn logical_sector_size(file: &File) -> io::Result<u32> {
-    let mut ssz: libc::c_int = 0;
-    // SAFETY: BLKSSZGET writes one c_int through the pointer; `ssz` is a live,
-    // properly aligned c_int that outlives the call, and the fd is owned by
-    // `file`, which is borrowed for the duration of the call.
-    let rc = unsafe {
-        libc::ioctl(
-            file.as_raw_fd(),
-            libc::BLKSSZGET,
-            &mut ssz as *mut libc::c_int,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    u32::try_from(ssz).map_err(|_| io::Error::other(format!("BLKSSZGET returned {ssz}")))
-}
-
-/// The size in bytes of the block device open as `file` (`BLKGETSIZE64`).
-pub fn size_bytes(file: &File) -> io::Result<u64> {
-    let mut size: u64 = 0;
-    // SAFETY: BLKGETSIZE64 writes one u64 through the pointer; `size` is a
-    // live, aligned u64 that outlives the call, and `file` keeps the fd open.
-    let rc = unsafe { libc::ioctl(file.as_raw_fd(), BLKGETSIZE64, &mut size as *mut u64) };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(size)
-}
+pub use crate::linux::block::{logical_sector_size, size_bytes};
 
 /// Splits a `st_rdev` into (major, minor) the way glibc's `gnu_dev_major`
 /// and `gnu_dev_minor` do.
@@ -205,13 +170,6 @@ mod tests {
     fn regular_file_is_unused() {
         let f = tempfile::NamedTempFile::new().unwrap();
         assert!(!device_use(Path::new("/"), f.path()).unwrap().in_use());
-    }
-
-    #[test]
-    fn request_numbers() {
-        // _IO(0x12, 104) and _IOR(0x12, 114, size_t) on 64-bit Linux.
-        assert_eq!(libc::BLKSSZGET, 0x1268);
-        assert_eq!(BLKGETSIZE64, 0x8008_1272);
     }
 
     #[test]
