@@ -8,11 +8,11 @@
 //! - [`scsi`]: CDBs, sense, INQUIRY/VPD, persistent reservations, and the
 //!   SG_IO transport.
 //! - [`compat`]: the command lines and output of sg3_utils' tools.
-//! - [`devset`]: what a device name stands for: one device, or a multipath
-//!   map and its paths.
 //! - [`fence`]: I/O fencing: key schemes, unfence, fence, race, verify and
 //!   the fence-agent protocol.
-//! - [`prset`]: persistent-reservation work over many devices and paths.
+//! - [`paths`]: what a device name stands for (one device, or a multipath
+//!   map and its paths), and running commands over many devices and their
+//!   paths: all paths, or one path with failover on path failures.
 //! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
 //! - [`topology`]: the storage stack from LUN to path, multipath map,
 //!   partition and volume group; `multipath -ll` and `lsscsi` formats.
@@ -25,11 +25,10 @@
 
 pub mod block;
 pub mod compat;
-pub mod devset;
 pub mod fence;
 #[allow(unsafe_code)]
 pub mod linux;
-pub mod prset;
+pub mod paths;
 pub mod qdisk;
 pub mod scsi;
 pub mod topology;

@@ -8,7 +8,7 @@ use std::io::Write;
 pub mod render;
 pub mod sg_persist_mode;
 
-use fencekit::devset::DevSetError;
+use fencekit::paths::ResolveError;
 use fencekit::scsi::error::ScsiError;
 use fencekit::scsi::pr::{Key, PrType};
 
@@ -57,7 +57,7 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<ScsiError>() {
             return e.exit_code();
         }
-        if let Some(e) = cause.downcast_ref::<DevSetError>() {
+        if let Some(e) = cause.downcast_ref::<ResolveError>() {
             return devset_exit_code(e);
         }
     }
@@ -65,13 +65,13 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 /// The exit status for a device name that did not resolve.
-pub fn devset_exit_code(e: &DevSetError) -> u8 {
+pub fn devset_exit_code(e: &ResolveError) -> u8 {
     match e {
-        DevSetError::Missing { source, .. } => match source.raw_os_error() {
+        ResolveError::Missing { source, .. } => match source.raw_os_error() {
             Some(errno) if (1..47).contains(&errno) => 50 + errno as u8,
             _ => exit::FILE_ERROR,
         },
-        DevSetError::NoPaths { .. } => exit::FILE_ERROR,
+        ResolveError::NoPaths { .. } => exit::FILE_ERROR,
     }
 }
 
@@ -90,11 +90,13 @@ pub fn parse_type(s: &str) -> Result<PrType, String> {
     s.parse::<PrType>().map_err(|e| e.to_string())
 }
 
-/// Writes `value` as pretty JSON and a newline to stdout.
+/// Writes `value` as pretty JSON and a newline to stdout, through a
+/// buffer (a big host's map is tens of MB).
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)?;
+    out.flush()?;
     Ok(())
 }
 
@@ -110,7 +112,7 @@ mod tests {
         })
         .context("registering");
         assert_eq!(exit_code(&e), 24);
-        let e = anyhow::Error::new(DevSetError::Missing {
+        let e = anyhow::Error::new(ResolveError::Missing {
             device: "/dev/nope".into(),
             source: std::io::Error::from_raw_os_error(2),
         });

@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use fencekit::devset::Target;
-use fencekit::prset::DeviceOutcome;
+use fencekit::linux::sglib;
+use fencekit::paths::DeviceOutcome;
+use fencekit::paths::Target;
 use fencekit::scsi::device::Identity;
 use fencekit::scsi::pr::{Capabilities, FullStatus, PrType, ReadKeys, ReadReservation};
-use fencekit::scsi::sglib;
 use fencekit::scsi::vpd;
 
 /// The first line of a device's result: its name, and for a multipath map

@@ -17,11 +17,11 @@
 
 use std::fmt::Write as _;
 
+use crate::linux::sglib;
 use crate::scsi::error::Category;
 use crate::scsi::pr::{
     Capabilities, FullStatus, InServiceAction, OutServiceAction, PrType, ReadKeys, ReadReservation,
 };
-use crate::linux::sglib;
 
 /// The INQUIRY header sg_persist prints on stdout unless `-n`:
 /// `"  %.8s  %.16s  %.4s\n"` then `"  Peripheral device type: %s\n"`.

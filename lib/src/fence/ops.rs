@@ -23,13 +23,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::devices::{FenceDevice, Opener};
-use crate::devset::par_map;
+use crate::paths::{self, Opener, Unit};
 use crate::scsi::device::Device;
 use crate::scsi::error::{IllegalReason, ScsiError};
 use crate::scsi::pr::{Key, PrType};
 use crate::scsi::transport::Transport;
 use crate::scsi::transport_id::TransportId;
+use crate::util::fanout::par_map;
 
 /// The reservation type fencing uses: Write Exclusive, Registrants Only.
 pub const FENCE_TYPE: PrType = PrType::WriteExclusiveRegistrantsOnly;
@@ -67,37 +67,25 @@ impl Step {
     }
 }
 
-/// True for errors that mean this path did not reach the logical unit.
-fn path_failure(e: &ScsiError) -> bool {
-    crate::prset::is_path_failure(e)
-}
-
-/// Runs `f` through one path of `dev`: the next path only when the
-/// command could not reach the logical unit through this one. Returns the
-/// result, and the path that gave it.
+/// Runs `f` through one path of `dev`, with [`paths::try_in_order`]:
+/// the next path only when the command could not reach the logical unit
+/// through this one. Returns the result, and the path that gave it.
 pub fn one_path<O: Opener, R>(
     opener: &O,
-    dev: &FenceDevice,
+    dev: &Unit,
     f: impl Fn(&Device<O::T>) -> Result<R, ScsiError>,
 ) -> (Result<R, ScsiError>, PathBuf) {
-    let order = dev.read_order();
-    let mut last = None;
-    for p in &order {
-        let r = opener.open(p).and_then(|d| f(&d));
-        match r {
-            Err(e) if path_failure(&e) => last = Some((Err(e), p.to_path_buf())),
-            r => return (r, p.to_path_buf()),
-        }
-    }
-    last.unwrap_or_else(|| {
-        (
+    let mut tried = paths::try_in_order(dev.read_order(), |p| opener.open(p).and_then(|d| f(&d)));
+    match tried.pop() {
+        Some(last) => (last.result, last.path),
+        None => (
             Err(ScsiError::Open {
                 device: dev.name.clone(),
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no paths"),
             }),
             PathBuf::from(&dev.name),
-        )
-    })
+        ),
+    }
 }
 
 pub(crate) fn on_path<O: Opener, R>(
@@ -123,7 +111,7 @@ pub fn unit_aptpl<T: Transport>(d: &Device<T>) -> Result<bool, ScsiError> {
 
 /// The APTPL to register with on `dev`: true when asked for, otherwise
 /// the unit's own (read through one path).
-fn aptpl_for<O: Opener>(opener: &O, dev: &FenceDevice, asked: bool) -> bool {
+fn aptpl_for<O: Opener>(opener: &O, dev: &Unit, asked: bool) -> bool {
     asked || one_path(opener, dev, unit_aptpl).0.unwrap_or(false)
 }
 
@@ -194,7 +182,7 @@ fn same_host(a: &TransportId, b: &TransportId) -> bool {
 /// STATUS, a TransportID that does not decode.
 pub fn foreign_ports<O: Opener>(
     opener: &O,
-    dev: &FenceDevice,
+    dev: &Unit,
     key: Key,
 ) -> Result<Vec<TransportId>, String> {
     let mut own = Vec::new();
@@ -234,12 +222,7 @@ pub fn foreign_ports<O: Opener>(
 /// reservation exists. With `aptpl` the registrations set APTPL; without
 /// it they carry the unit's current PTPL_A, so a unit another node made
 /// persistent stays persistent.
-pub fn unfence_device<O: Opener>(
-    opener: &O,
-    dev: &FenceDevice,
-    key: Key,
-    aptpl: bool,
-) -> UnfenceReport {
+pub fn unfence_device<O: Opener>(opener: &O, dev: &Unit, key: Key, aptpl: bool) -> UnfenceReport {
     let mut rep = UnfenceReport {
         device: dev.name.clone(),
         was_registered: false,
@@ -342,12 +325,7 @@ pub fn unfence_device<O: Opener>(
 }
 
 /// Unfence every device, in parallel.
-pub fn unfence<O: Opener>(
-    opener: &O,
-    devs: &[FenceDevice],
-    key: Key,
-    aptpl: bool,
-) -> Vec<UnfenceReport> {
+pub fn unfence<O: Opener>(opener: &O, devs: &[Unit], key: Key, aptpl: bool) -> Vec<UnfenceReport> {
     par_map(devs, |d| unfence_device(opener, d, key, aptpl))
 }
 
@@ -437,7 +415,7 @@ pub struct FenceReport {
 /// OS failed it on the way back). Only a device that could not be opened
 /// certainly saw nothing.
 fn may_have_run(e: &ScsiError) -> bool {
-    path_failure(e) && !matches!(e, ScsiError::Open { .. })
+    paths::is_path_failure(e) && !matches!(e, ScsiError::Open { .. })
 }
 
 /// Sends the preempt of `victim` through the paths of `dev` in turn, and
@@ -456,7 +434,7 @@ fn may_have_run(e: &ScsiError) -> bool {
 ///   go through the next path.
 pub(crate) fn preempt_victim<O: Opener>(
     opener: &O,
-    dev: &FenceDevice,
+    dev: &Unit,
     own: Key,
     victim: Key,
     mode: PreemptMode,
@@ -516,7 +494,7 @@ pub(crate) fn preempt_victim<O: Opener>(
                     Err(_) => return Err(e),
                 }
             }
-            Err(e) if path_failure(&e) => last = Some(e),
+            Err(e) if paths::is_path_failure(&e) => last = Some(e),
             Err(e) => return Err(e),
         }
     }
@@ -529,7 +507,7 @@ pub(crate) fn preempt_victim<O: Opener>(
 /// Fence `victim` on one device from the node holding `own`.
 pub fn fence_device<O: Opener>(
     opener: &O,
-    dev: &FenceDevice,
+    dev: &Unit,
     own: Key,
     victim: Key,
     how: FenceHow,
@@ -642,7 +620,7 @@ pub enum FenceRefused {
 /// Fence `victim` on every device in parallel.
 pub fn fence<O: Opener>(
     opener: &O,
-    devs: &[FenceDevice],
+    devs: &[Unit],
     own: Key,
     victim: Key,
     how: FenceHow,
@@ -715,7 +693,7 @@ pub fn probe_path<T: Transport>(d: &Device<T>, own: Key) -> Result<bool, ScsiErr
 
 /// Reads keys and reservation of one device; with `probe`, also which
 /// paths hold that key.
-pub fn status_device<O: Opener>(opener: &O, dev: &FenceDevice, probe: Option<Key>) -> DeviceStatus {
+pub fn status_device<O: Opener>(opener: &O, dev: &Unit, probe: Option<Key>) -> DeviceStatus {
     let mut st = DeviceStatus {
         device: dev.name.clone(),
         paths: dev.paths.iter().map(|p| p.display().to_string()).collect(),
@@ -744,11 +722,7 @@ pub fn status_device<O: Opener>(opener: &O, dev: &FenceDevice, probe: Option<Key
 }
 
 /// Status of every device, in parallel.
-pub fn status<O: Opener>(
-    opener: &O,
-    devs: &[FenceDevice],
-    probe: Option<Key>,
-) -> Vec<DeviceStatus> {
+pub fn status<O: Opener>(opener: &O, devs: &[Unit], probe: Option<Key>) -> Vec<DeviceStatus> {
     par_map(devs, |d| status_device(opener, d, probe))
 }
 
@@ -1053,7 +1027,7 @@ pub fn retry_sleep(secs: f64) -> Result<std::time::Duration, String> {
 /// times `pause` apart (through `sleep`), until the key is found.
 pub fn watch<O: Opener>(
     opener: &O,
-    devs: &[FenceDevice],
+    devs: &[Unit],
     key: Key,
     retries: u32,
     pause: std::time::Duration,
@@ -1081,7 +1055,7 @@ pub fn reboot_on(v: Verdict, unreadable: bool) -> bool {
 }
 
 /// Reads the keys of each device (in parallel) and reports where `key` is.
-pub fn check<O: Opener>(opener: &O, devs: &[FenceDevice], key: Key) -> CheckResult {
+pub fn check<O: Opener>(opener: &O, devs: &[Unit], key: Key) -> CheckResult {
     let rs = par_map(devs, |d| one_path(opener, d, |x| x.read_keys()).0);
     let mut out = CheckResult {
         key,
@@ -1107,8 +1081,8 @@ mod tests {
     use super::*;
     use crate::fence::sim::{lu, SimOpener};
 
-    fn map(name: &str, paths: &[&str]) -> FenceDevice {
-        FenceDevice {
+    fn map(name: &str, paths: &[&str]) -> Unit {
+        Unit {
             name: name.into(),
             paths: paths.iter().map(PathBuf::from).collect(),
             unusable: Vec::new(),

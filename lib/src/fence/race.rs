@@ -13,8 +13,8 @@
 
 use serde::Serialize;
 
-use super::devices::{FenceDevice, Opener};
 use super::ops::{on_path, one_path, preempt_victim, unit_aptpl, PreemptMode, Step};
+use crate::paths::{Opener, Unit};
 use crate::scsi::pr::Key;
 
 /// The outcome on one coordinator disk.
@@ -78,7 +78,7 @@ pub enum RaceError {
 
 /// Orders disks by WWID (disks without one keep their place after those
 /// with one), so every node works them in the same order.
-pub fn order_by_wwid(disks: &mut [(FenceDevice, Option<String>)]) {
+pub fn order_by_wwid(disks: &mut [(Unit, Option<String>)]) {
     disks.sort_by(|a, b| match (&a.1, &b.1) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -91,10 +91,7 @@ pub fn order_by_wwid(disks: &mut [(FenceDevice, Option<String>)]) {
 /// disks by it, so every node works them in the same order. A disk whose
 /// WWID cannot be read makes it refuse: the nodes would otherwise work the
 /// disks in different orders.
-pub fn sort_by_wwid<O: Opener>(
-    opener: &O,
-    disks: Vec<FenceDevice>,
-) -> Result<Vec<FenceDevice>, RaceError> {
+pub fn sort_by_wwid<O: Opener>(opener: &O, disks: Vec<Unit>) -> Result<Vec<Unit>, RaceError> {
     let mut with = Vec::new();
     for d in disks {
         match one_path(opener, &d, |x| x.identity()).0 {
@@ -145,7 +142,7 @@ impl RaceResult {
 
 fn race_disk<O: Opener>(
     opener: &O,
-    dev: &FenceDevice,
+    dev: &Unit,
     own: Key,
     losers: &[Key],
     mode: PreemptMode,
@@ -210,7 +207,7 @@ fn race_disk<O: Opener>(
 /// disk's race outcome is kept; the steps are named `reclaim ...`.
 fn reclaim_disk<O: Opener>(
     opener: &O,
-    dev: &FenceDevice,
+    dev: &Unit,
     own: Key,
     losers: &[Key],
     mode: PreemptMode,
@@ -244,7 +241,7 @@ fn reclaim_disk<O: Opener>(
 /// everywhere.
 pub fn race<O: Opener>(
     opener: &O,
-    disks: &[FenceDevice],
+    disks: &[Unit],
     own: Key,
     losers: &[Key],
     mode: PreemptMode,
@@ -320,7 +317,7 @@ mod tests {
 
     #[test]
     fn order_is_by_wwid() {
-        let d = |n: &str| FenceDevice::single(n);
+        let d = |n: &str| Unit::single(n);
         let mut v = vec![
             (d("c"), Some("36001405c".to_string())),
             (d("x"), None),
@@ -334,7 +331,7 @@ mod tests {
     /// Three coordinator disks; A and B each have one path to each.
     type Lus = Vec<std::sync::Arc<std::sync::Mutex<crate::fence::sim::Lu>>>;
 
-    fn three() -> (SimOpener, Vec<FenceDevice>, Vec<FenceDevice>, Lus) {
+    fn three() -> (SimOpener, Vec<Unit>, Vec<Unit>, Lus) {
         let mut o = SimOpener::default();
         let mut da = Vec::new();
         let mut db = Vec::new();
@@ -343,8 +340,8 @@ mod tests {
             let l = lu();
             o.add(&format!("/a/{i}"), &l, "a");
             o.add(&format!("/b/{i}"), &l, "b");
-            da.push(FenceDevice::single(&format!("/a/{i}")));
-            db.push(FenceDevice::single(&format!("/b/{i}")));
+            da.push(Unit::single(&format!("/a/{i}")));
+            db.push(Unit::single(&format!("/b/{i}")));
             lus.push(l);
         }
         for d in &da {
@@ -402,7 +399,7 @@ mod tests {
 
     #[test]
     fn bad_races_are_refused() {
-        let d = vec![FenceDevice::single("/x"), FenceDevice::single("/y")];
+        let d = vec![Unit::single("/x"), Unit::single("/y")];
         let o = SimOpener::default();
         assert_eq!(
             race(&o, &d, A, &[B], PreemptMode::Preempt).unwrap_err(),

@@ -28,7 +28,7 @@ use crate::scsi::pr::{
 use crate::scsi::transport::{Completion, Data, Request, Transport};
 use crate::scsi::transport_id::TransportId;
 
-use super::devices::Opener;
+use crate::paths::Opener;
 
 /// One logical unit.
 #[derive(Debug, Default)]

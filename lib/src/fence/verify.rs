@@ -17,8 +17,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::devices::{FenceDevice, Opener};
 use super::ops::{PreemptMode, FENCE_TYPE};
+use crate::paths::{Opener, Unit};
 use crate::scsi::cdb;
 use crate::scsi::device::Device;
 use crate::scsi::error::{IllegalReason, ScsiError};
@@ -254,7 +254,7 @@ pub enum WriteTest {
 /// key on the first path and removes it again (see [`WriteTest`]). Every
 /// PR OUT carries the unit's APTPL as REPORT CAPABILITIES gives it
 /// (PTPL_A), so the test leaves the unit's persistence as it was.
-pub fn gather<O: Opener>(opener: &O, dev: &FenceDevice, sys: &Path, write: WriteTest) -> Facts {
+pub fn gather<O: Opener>(opener: &O, dev: &Unit, sys: &Path, write: WriteTest) -> Facts {
     let mut f = Facts {
         device: dev.name.clone(),
         virtio_blk: is_virtio_blk(&dev.name, sys)
@@ -688,7 +688,7 @@ mod tests {
         let mut o = SimOpener::default();
         o.add("/p/0", &l, "n0");
         o.add("/p/1", &l, "n1");
-        let dev = FenceDevice {
+        let dev = Unit {
             name: "m".into(),
             paths: vec!["/p/0".into(), "/p/1".into()],
             unusable: vec![],
@@ -783,7 +783,7 @@ mod tests {
     fn in_use() -> (
         std::sync::Arc<std::sync::Mutex<crate::fence::sim::Lu>>,
         SimOpener,
-        FenceDevice,
+        Unit,
     ) {
         let l = lu();
         let mut o = SimOpener::default();
@@ -796,7 +796,7 @@ mod tests {
             u.res = Some(("n0".into(), Key(0x58), 5));
             u.aptpl = true;
         }
-        (l, o, FenceDevice::single("/p/0"))
+        (l, o, Unit::single("/p/0"))
     }
 
     #[test]
@@ -827,12 +827,7 @@ mod tests {
         let mut o = SimOpener::default();
         o.add("/p/0", &l, "n0");
         let t = tempfile::tempdir().unwrap();
-        let f = gather(
-            &o,
-            &FenceDevice::single("/p/0"),
-            t.path(),
-            WriteTest::IfIdle,
-        );
+        let f = gather(&o, &Unit::single("/p/0"), t.path(), WriteTest::IfIdle);
         assert_eq!(f.test_key, Some(Ok(())), "{f:?}");
         let u = l.lock().unwrap();
         assert!(u.regs.is_empty());
@@ -861,12 +856,7 @@ mod tests {
         // the others stay.
         let mut o = o;
         o.add("/p/2", &l, "n2");
-        let f = gather(
-            &o,
-            &FenceDevice::single("/p/2"),
-            t.path(),
-            WriteTest::EvenInUse,
-        );
+        let f = gather(&o, &Unit::single("/p/2"), t.path(), WriteTest::EvenInUse);
         assert_eq!(f.test_key, Some(Ok(())), "{f:?}");
         let u = l.lock().unwrap();
         assert_eq!(u.keys(), vec![Key(0x58), Key(0x59)]);
@@ -878,7 +868,7 @@ mod tests {
         // --no-write sends nothing.
         drop(u);
         l.lock().unwrap().log.clear();
-        let f = gather(&o, &FenceDevice::single("/p/2"), t.path(), WriteTest::Never);
+        let f = gather(&o, &Unit::single("/p/2"), t.path(), WriteTest::Never);
         assert!(f.test_key.is_none());
         assert!(l.lock().unwrap().log.is_empty());
     }

@@ -104,4 +104,3 @@ pub fn sg_io(fd: &File, cdb: &[u8], data_in: bool, mut data: Vec<u8>, timeout_ms
     out.data = data;
     out
 }
-

@@ -16,6 +16,7 @@
 //! Decoders take byte slices, never touch a device, and report which check
 //! failed; encoders are their exact inverse.
 
+use crate::util::be::{be16, be32, be64, le32, le64};
 use std::fmt;
 
 /// Magic of the shared block header (`SHARED_HEADER_MAGIC`).
@@ -332,30 +333,6 @@ impl QuorumHeader {
     }
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_be_bytes(a)
-}
-
-fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn le64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
-}
-
 impl Payload for QuorumHeader {
     const WHAT: &'static str = "quorum header";
     const LEN: usize = QUORUM_HEADER_LEN;
@@ -371,7 +348,7 @@ impl Payload for QuorumHeader {
     }
 
     fn decode_payload(b: &[u8]) -> Result<Self, FormatError> {
-        let magic = be32(b, 0);
+        let magic = be32(b, 0).unwrap_or_default();
         if magic != HEADER_MAGIC {
             return Err(FormatError::PayloadMagic {
                 what: Self::WHAT,
@@ -385,12 +362,12 @@ impl Payload for QuorumHeader {
         label.copy_from_slice(&b[144..264]);
         Ok(QuorumHeader {
             magic,
-            version: be32(b, 4),
-            timestamp: be64(b, 8),
+            version: be32(b, 4).unwrap_or_default(),
+            timestamp: be64(b, 8).unwrap_or_default(),
             update_host,
             label,
-            sector_size: be32(b, 264),
-            kernel_sector_size: be32(b, 268),
+            sector_size: be32(b, 264).unwrap_or_default(),
+            kernel_sector_size: be32(b, 268).unwrap_or_default(),
         })
     }
 }
@@ -514,7 +491,7 @@ impl Payload for StatusBlock {
     }
 
     fn decode_payload(b: &[u8]) -> Result<Self, FormatError> {
-        let magic = be32(b, 0);
+        let magic = be32(b, 0).unwrap_or_default();
         if magic != STATUS_MAGIC {
             return Err(FormatError::PayloadMagic {
                 what: Self::WHAT,
@@ -529,21 +506,27 @@ impl Payload for StatusBlock {
         let mut master = [0u8; 8];
         master.copy_from_slice(&b[72..80]);
         Ok(StatusBlock {
-            update_node: be32(b, 4),
-            timestamp: be64(b, 8),
-            node_id: be32(b, 16),
-            pad0: be32(b, 20),
+            update_node: be32(b, 4).unwrap_or_default(),
+            timestamp: be64(b, 8).unwrap_or_default(),
+            node_id: be32(b, 16).unwrap_or_default(),
+            pad0: be32(b, 20).unwrap_or_default(),
             state: NodeState::from_u8(b[24]),
             pad1: b[25],
-            flags: be16(b, 26),
-            score: be16(b, 28),
-            score_max: be16(b, 30),
-            avg_cycle: (be32(b, 32), be32(b, 36)),
-            last_cycle: (be32(b, 40), be32(b, 44)),
+            flags: be16(b, 26).unwrap_or_default(),
+            score: be16(b, 28).unwrap_or_default(),
+            score_max: be16(b, 30).unwrap_or_default(),
+            avg_cycle: (
+                be32(b, 32).unwrap_or_default(),
+                be32(b, 36).unwrap_or_default(),
+            ),
+            last_cycle: (
+                be32(b, 40).unwrap_or_default(),
+                be32(b, 44).unwrap_or_default(),
+            ),
             incarnation: u64::from_ne_bytes(inc),
-            msg: Message::from_u16(be16(b, 56)),
-            seq: be16(b, 58),
-            arg: be32(b, 60),
+            msg: Message::from_u16(be16(b, 56).unwrap_or_default()),
+            seq: be16(b, 58).unwrap_or_default(),
+            arg: be32(b, 60).unwrap_or_default(),
             online_mask: NodeMask(online),
             master_mask: NodeMask(master),
         })
@@ -614,11 +597,11 @@ pub fn decode_block<P: Payload>(buf: &[u8]) -> Result<(BlockMeta, P), FormatErro
             got: buf.len(),
         });
     }
-    let magic = le32(buf, 0);
+    let magic = le32(buf, 0).unwrap_or_default();
     if magic != SHARED_HEADER_MAGIC {
         return Err(FormatError::SharedMagic { found: magic });
     }
-    let stored = le32(buf, 4);
+    let stored = le32(buf, 4).unwrap_or_default();
     let mut hdr = [0u8; SHARED_HEADER_LEN];
     hdr.copy_from_slice(&buf[..SHARED_HEADER_LEN]);
     hdr[4..8].fill(0);
@@ -626,7 +609,7 @@ pub fn decode_block<P: Payload>(buf: &[u8]) -> Result<(BlockMeta, P), FormatErro
     if stored != computed {
         return Err(FormatError::HeaderCrc { stored, computed });
     }
-    let length = le32(buf, 12);
+    let length = le32(buf, 12).unwrap_or_default();
     if usize::try_from(length).ok() != Some(P::LEN) {
         return Err(FormatError::Length {
             what: P::WHAT,
@@ -643,7 +626,7 @@ pub fn decode_block<P: Payload>(buf: &[u8]) -> Result<(BlockMeta, P), FormatErro
         });
     }
     let data = &buf[SHARED_HEADER_LEN..end];
-    let stored = le32(buf, 8);
+    let stored = le32(buf, 8).unwrap_or_default();
     let computed = crc32(data);
     if stored != computed {
         return Err(FormatError::DataCrc {
@@ -653,8 +636,8 @@ pub fn decode_block<P: Payload>(buf: &[u8]) -> Result<(BlockMeta, P), FormatErro
         });
     }
     let meta = BlockMeta {
-        view: le64(buf, 16),
-        timestamp: le64(buf, 24),
+        view: le64(buf, 16).unwrap_or_default(),
+        timestamp: le64(buf, 24).unwrap_or_default(),
     };
     Ok((meta, P::decode_payload(data)?))
 }

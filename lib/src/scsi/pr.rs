@@ -23,6 +23,7 @@ use serde::{Serialize, Serializer};
 use super::cdb;
 use super::error::DecodeError;
 use super::transport_id::TransportId;
+use crate::util::be::{be16, be32, be64};
 
 /// A reservation key (8 bytes, big-endian on the wire).
 ///
@@ -376,27 +377,13 @@ pub fn prout_cdb(sa: OutServiceAction, scope: u8, pr_type: PrType, param_len: u3
     cdb::persistent_reserve_out(sa.code(), scope, pr_type.code(), param_len)
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_be_bytes(a)
-}
-
 /// The PR generation and additional length of a READ KEYS, READ
 /// RESERVATION or READ FULL STATUS response.
 fn list_header(what: &'static str, buf: &[u8]) -> Result<(u32, usize), DecodeError> {
     DecodeError::check_len(what, buf, 8)?;
-    let add = usize::try_from(be32(buf, 4))
+    let add = usize::try_from(be32(buf, 4).unwrap_or_default())
         .map_err(|_| DecodeError::malformed(what, "additional length does not fit"))?;
-    Ok((be32(buf, 0), add))
+    Ok((be32(buf, 0).unwrap_or_default(), add))
 }
 
 /// The whole length of a PR IN response as its header reports it:
@@ -405,7 +392,7 @@ pub fn pr_in_response_len(sa: InServiceAction, buf: &[u8]) -> Result<usize, Deco
     match sa {
         InServiceAction::ReportCapabilities => {
             DecodeError::check_len("REPORT CAPABILITIES", buf, 2)?;
-            Ok(usize::from(be16(buf, 0)))
+            Ok(usize::from(be16(buf, 0).unwrap_or_default()))
         }
         _ => {
             let (_, add) = list_header(sa.name(), buf)?;
@@ -454,11 +441,11 @@ impl ReadKeys {
         let have = add.min(body.len()) / 8 * 8;
         let keys = body[..have]
             .chunks_exact(8)
-            .map(|c| Key(be64(c, 0)))
+            .map(|c| Key(be64(c, 0).unwrap_or_default()))
             .collect();
         Ok(ReadKeys {
             generation,
-            additional_length: be32(buf, 4),
+            additional_length: be32(buf, 4).unwrap_or_default(),
             keys,
         })
     }
@@ -520,7 +507,7 @@ impl ReadReservation {
             16 => {
                 DecodeError::check_len(WHAT, buf, 24)?;
                 Some(Reservation {
-                    key: Key(be64(buf, 8)),
+                    key: Key(be64(buf, 8).unwrap_or_default()),
                     scope: buf[21] >> 4,
                     pr_type: PrType::from_code(buf[21] & 0x0f),
                 })
@@ -581,7 +568,7 @@ impl Capabilities {
     pub fn decode(buf: &[u8]) -> Result<Capabilities, DecodeError> {
         const WHAT: &str = "REPORT CAPABILITIES response";
         DecodeError::check_len(WHAT, buf, 8)?;
-        let len = be16(buf, 0);
+        let len = be16(buf, 0).unwrap_or_default();
         if len != 8 {
             return Err(DecodeError::malformed(
                 WHAT,
@@ -597,7 +584,7 @@ impl Capabilities {
             tmv: buf[3] & 0x80 != 0,
             allow_commands: (buf[3] >> 4) & 0x07,
             ptpl_a: buf[3] & 0x01 != 0,
-            type_mask: be16(buf, 4),
+            type_mask: be16(buf, 4).unwrap_or_default(),
         })
     }
 
@@ -753,7 +740,7 @@ impl FullStatus {
             let Some(d) = buf.get(off..off + 24) else {
                 break; // cut off by the allocation length
             };
-            let n = usize::try_from(be32(d, 20)).unwrap_or(usize::MAX);
+            let n = usize::try_from(be32(d, 20).unwrap_or_default()).unwrap_or(usize::MAX);
             let next = off
                 .checked_add(24)
                 .and_then(|x| x.checked_add(n))
@@ -768,19 +755,19 @@ impl FullStatus {
                 break;
             };
             descriptors.push(StatusDescriptor {
-                key: Key(be64(d, 0)),
+                key: Key(be64(d, 0).unwrap_or_default()),
                 all_tg_pt: d[12] & 0x02 != 0,
                 r_holder: d[12] & 0x01 != 0,
                 scope: d[13] >> 4,
                 pr_type: PrType::from_code(d[13] & 0x0f),
-                relative_target_port: be16(d, 18),
+                relative_target_port: be16(d, 18).unwrap_or_default(),
                 transport_id: tid.to_vec(),
             });
             off = next;
         }
         Ok(FullStatus {
             generation,
-            additional_length: be32(buf, 4),
+            additional_length: be32(buf, 4).unwrap_or_default(),
             descriptors,
         })
     }
@@ -859,7 +846,7 @@ impl ProutParams {
         let spec_i_pt = buf[20] & 0x08 != 0;
         let transport_ids = if spec_i_pt {
             DecodeError::check_len(WHAT, buf, 28)?;
-            let n = usize::try_from(be32(buf, 24)).unwrap_or(usize::MAX);
+            let n = usize::try_from(be32(buf, 24).unwrap_or_default()).unwrap_or(usize::MAX);
             let end = n.saturating_add(28);
             DecodeError::check_len(WHAT, buf, end)?;
             TransportId::decode_list(&buf[28..end])?
@@ -867,8 +854,8 @@ impl ProutParams {
             Vec::new()
         };
         Ok(ProutParams {
-            key: Key(be64(buf, 0)),
-            sa_key: Key(be64(buf, 8)),
+            key: Key(be64(buf, 0).unwrap_or_default()),
+            sa_key: Key(be64(buf, 8).unwrap_or_default()),
             aptpl: buf[20] & 0x01 != 0,
             all_tg_pt: buf[20] & 0x04 != 0,
             spec_i_pt,
@@ -915,7 +902,7 @@ impl RegisterAndMove {
     pub fn decode(buf: &[u8]) -> Result<RegisterAndMove, DecodeError> {
         const WHAT: &str = "REGISTER AND MOVE parameter list";
         DecodeError::check_len(WHAT, buf, 24)?;
-        let n = usize::try_from(be32(buf, 20)).unwrap_or(usize::MAX);
+        let n = usize::try_from(be32(buf, 20).unwrap_or_default()).unwrap_or(usize::MAX);
         let end = n.saturating_add(24);
         DecodeError::check_len(WHAT, buf, end)?;
         let (transport_id, used) = TransportId::decode(&buf[24..end])?;
@@ -926,11 +913,11 @@ impl RegisterAndMove {
             ));
         }
         Ok(RegisterAndMove {
-            key: Key(be64(buf, 0)),
-            sa_key: Key(be64(buf, 8)),
+            key: Key(be64(buf, 0).unwrap_or_default()),
+            sa_key: Key(be64(buf, 8).unwrap_or_default()),
             unreg: buf[17] & 0x02 != 0,
             aptpl: buf[17] & 0x01 != 0,
-            relative_target_port: be16(buf, 18),
+            relative_target_port: be16(buf, 18).unwrap_or_default(),
             transport_id,
         })
     }

@@ -15,6 +15,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use super::error::DecodeError;
+use crate::util::be::{be16, be64};
 
 /// Protocol identifiers (SPC-4 table 444), byte 0 bits 3-0.
 pub mod proto {
@@ -82,16 +83,6 @@ pub enum TransportId {
     /// Anything else (another protocol, a format code this module does not
     /// know, or non-zero reserved bytes), kept byte for byte.
     Raw(Vec<u8>),
-}
-
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn be64(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_be_bytes(a)
 }
 
 impl TransportId {
@@ -210,7 +201,7 @@ impl TransportId {
         let format = buf[0] >> 6;
         let protocol = buf[0] & 0x0f;
         if protocol == proto::ISCSI {
-            let alen = usize::from(be16(buf, 2));
+            let alen = usize::from(be16(buf, 2).unwrap_or_default());
             let total = 4 + alen;
             DecodeError::check_len("iSCSI TransportID", buf, total)?;
             let bytes = &buf[..total];
@@ -254,23 +245,25 @@ impl TransportId {
         } else {
             match protocol {
                 proto::FCP => Some(TransportId::Fc {
-                    port_name: be64(b, 8),
+                    port_name: be64(b, 8).unwrap_or_default(),
                 }),
                 proto::SPI => Some(TransportId::Spi {
-                    scsi_address: be16(b, 2),
-                    relative_port: be16(b, 6),
+                    scsi_address: be16(b, 2).unwrap_or_default(),
+                    relative_port: be16(b, 6).unwrap_or_default(),
                 }),
-                proto::SBP => Some(TransportId::Sbp { eui64: be64(b, 8) }),
+                proto::SBP => Some(TransportId::Sbp {
+                    eui64: be64(b, 8).unwrap_or_default(),
+                }),
                 proto::SRP => {
                     let mut port_id = [0u8; 16];
                     port_id.copy_from_slice(&b[8..24]);
                     Some(TransportId::Srp { port_id })
                 }
                 proto::SAS => Some(TransportId::Sas {
-                    address: be64(b, 4),
+                    address: be64(b, 4).unwrap_or_default(),
                 }),
                 proto::SOP => Some(TransportId::Sop {
-                    routing_id: be16(b, 2),
+                    routing_id: be16(b, 2).unwrap_or_default(),
                 }),
                 _ => None,
             }
@@ -483,7 +476,7 @@ fn tid_from_hex_bytes(mut bytes: Vec<u8>) -> Result<TransportId, DecodeError> {
         return Err(DecodeError::malformed(WHAT_ARG, "array length exceeded"));
     }
     let len = if bytes[0] & 0x0f == proto::ISCSI && bytes.len() >= 4 {
-        (usize::from(be16(&bytes, 2)) + 4).max(FIXED_LEN)
+        (usize::from(be16(&bytes, 2).unwrap_or_default()) + 4).max(FIXED_LEN)
     } else {
         FIXED_LEN
     };

@@ -411,15 +411,25 @@ pub fn from_dmsetup(
     Ok((maps, warnings))
 }
 
+/// Why the running kernel's device-mapper could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DmLiveError {
+    /// `/dev/mapper/control` could not be opened (no device-mapper, or not
+    /// root).
+    #[error("/dev/mapper/control: {0}")]
+    Control(#[source] devicemapper::DmError),
+    /// The list of devices could not be read.
+    #[error("device-mapper: cannot list devices: {0}")]
+    List(#[source] devicemapper::DmError),
+}
+
 /// The multipath maps of the running kernel, through `/dev/mapper/control`
 /// (the `devicemapper` crate; needs root). Returns the maps and warnings
 /// for tables or statuses that could not be read or parsed.
-pub fn live() -> Result<(Vec<DmMap>, Vec<String>), String> {
+pub fn live() -> Result<(Vec<DmMap>, Vec<String>), DmLiveError> {
     use devicemapper::{DevId, DmFlags, DmOptions, DM};
-    let dm = DM::new().map_err(|e| format!("/dev/mapper/control: {e}"))?;
-    let devices = dm
-        .list_devices()
-        .map_err(|e| format!("device-mapper: cannot list devices: {e}"))?;
+    let dm = DM::new().map_err(DmLiveError::Control)?;
+    let devices = dm.list_devices().map_err(DmLiveError::List)?;
     let mut maps = Vec::new();
     let mut warnings = Vec::new();
     for (name_buf, _, _) in devices {

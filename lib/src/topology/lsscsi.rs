@@ -20,7 +20,7 @@ use std::path::Path;
 use super::scan;
 use super::sysfs;
 use super::{Roots, ScsiPath, Topology, TopologyError};
-use crate::devset::par_map;
+use crate::util::fanout::par_chunks;
 
 /// lsscsi's short peripheral device type names.
 const SHORT_TYPES: [&str; 32] = [
@@ -298,11 +298,7 @@ pub fn read_devices(sys: &Path) -> Result<Vec<(ScsiPath, Option<u8>)>, TopologyE
     } else {
         sys.join("bus/scsi/devices")
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunks: Vec<&[String]> = names
-        .chunks(names.len().div_ceil(threads).max(MIN_CHUNK))
-        .collect();
-    let read = par_map(&chunks, |c| {
+    let read = par_chunks(&names, MIN_CHUNK, |c| {
         c.iter()
             .filter_map(|n| device(&base, n))
             .collect::<Vec<_>>()

@@ -17,6 +17,65 @@ use serde_json::Value;
 
 use super::{BlockDev, BlockKind, Lun, Topology};
 
+/// Why an LVM report could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LvmError {
+    /// The tool could not be started (`ErrorKind::NotFound`: no LVM on
+    /// this host).
+    #[error("{tool}: {source}")]
+    Run {
+        /// The program.
+        tool: String,
+        /// Why it did not start.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The tool ran and failed.
+    #[error("{tool} failed ({status}): {stderr}")]
+    Failed {
+        /// The program.
+        tool: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// What it wrote to stderr, trimmed.
+        stderr: String,
+    },
+    /// The report is not what LVM writes.
+    #[error("{what}: {reason}")]
+    Malformed {
+        /// The tool or file the report came from.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl LvmError {
+    /// True when the tool is not installed here.
+    pub fn not_installed(&self) -> bool {
+        matches!(self, LvmError::Run { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// Runs `tool` with `args` and returns its standard output.
+fn run_tool(tool: &str, args: &[&str]) -> Result<String, LvmError> {
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .map_err(|source| LvmError::Run {
+            tool: tool.to_string(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(LvmError::Failed {
+            tool: tool.to_string(),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// The `pvs -o` fields [`join`] reads.
 pub const PVS_FIELDS: &str = "pv_name,vg_name,vg_attr,vg_systemid,vg_lock_type";
 /// The `lvs -o` fields [`join`] reads.
@@ -132,22 +191,64 @@ pub fn join(topo: &mut Topology, pvs: &[Row], lvs: &[Row]) -> Vec<String> {
 
 /// Runs `pvs` and `lvs` with [`PVS_FIELDS`] and [`LVS_FIELDS`] (reports;
 /// `--readonly` would hide whether LVs are active) and returns their rows.
-pub fn live_reports() -> Result<(Vec<Row>, Vec<Row>), String> {
-    let run = |tool: &str, fields: &str, kind: &str| -> Result<Vec<Row>, String> {
-        let out = Command::new(tool)
-            .args(["--reportformat", "json", "-o", fields])
-            .output()
-            .map_err(|e| format!("{tool}: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{tool}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        parse_report(&String::from_utf8_lossy(&out.stdout), kind)
-            .map_err(|e| format!("{tool}: {e}"))
+pub fn live_reports() -> Result<(Vec<Row>, Vec<Row>), LvmError> {
+    let run = |tool: &str, fields: &str, kind: &str| -> Result<Vec<Row>, LvmError> {
+        let text = run_tool(tool, &["--reportformat", "json", "-o", fields])?;
+        parse_report(&text, kind).map_err(|reason| LvmError::Malformed {
+            what: tool.to_string(),
+            reason,
+        })
     };
     Ok((run("pvs", PVS_FIELDS, "pv")?, run("lvs", LVS_FIELDS, "lv")?))
+}
+
+/// The `vgs` arguments fence_scsi uses to find the PVs of shared volume
+/// groups (`get_shared_devices()`), for `devices = auto`.
+pub const VGS_ARGS: [&str; 8] = [
+    "--noheadings",
+    "--separator",
+    ":",
+    "--sort",
+    "pv_uuid",
+    "--options",
+    "vg_attr,pv_name",
+    "--config",
+];
+/// The `--config` value that goes with [`VGS_ARGS`].
+pub const VGS_CONFIG: &str =
+    "global { locking_type = 0 } devices { preferred_names = [ \"^/dev/dm\" ] }";
+
+/// Parses `vgs --noheadings --separator : --options vg_attr,pv_name`
+/// output and keeps the PVs of clustered (`c`) or shared (`s`) VGs: the
+/// sixth character of `vg_attr`. Order is kept, duplicates dropped.
+pub fn parse_shared_pvs(text: &str) -> Result<Vec<String>, LvmError> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() {
+            continue;
+        }
+        let (attr, pv) = l.split_once(':').ok_or_else(|| LvmError::Malformed {
+            what: "vgs".into(),
+            reason: format!("line without ':' separator: {l:?}"),
+        })?;
+        let pv = pv.trim();
+        if matches!(attr.trim().chars().nth(5), Some('c' | 's'))
+            && !pv.is_empty()
+            && !out.iter().any(|p| p == pv)
+        {
+            out.push(pv.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `vgs` (the program `vgs`) as fence_scsi does and returns the
+/// shared PVs.
+pub fn discover_shared_pvs(vgs: &str) -> Result<Vec<String>, LvmError> {
+    let mut args: Vec<&str> = VGS_ARGS.to_vec();
+    args.push(VGS_CONFIG);
+    parse_shared_pvs(&run_tool(vgs, &args)?)
 }
 
 /// One row of a `vgs` report.
@@ -339,6 +440,28 @@ pub fn vgs_on(luns: &[&Lun], rows: &[VgRow]) -> Vec<VgOnLun> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vgs_shared_pvs() {
+        // vgs --noheadings --separator : --sort pv_uuid --options vg_attr,pv_name
+        let text = "  wz--n-:/dev/sda2\n  wz--ns:/dev/dm-3\n  wz--nc:/dev/dm-4\n  wz--ns:/dev/dm-3\n\n  wz--n-:/dev/sdb\n";
+        assert_eq!(
+            parse_shared_pvs(text).unwrap(),
+            vec!["/dev/dm-3", "/dev/dm-4"]
+        );
+        assert!(parse_shared_pvs("garbage\n").is_err());
+        assert!(parse_shared_pvs("").unwrap().is_empty());
+        // Too short an attribute is not shared.
+        assert!(parse_shared_pvs("wz:/dev/sdc\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_missing_vgs_is_not_installed() {
+        let e = discover_shared_pvs("/nonexistent/vgs").unwrap_err();
+        assert!(e.not_installed(), "{e}");
+        let e = discover_shared_pvs("false").unwrap_err();
+        assert!(matches!(e, LvmError::Failed { .. }), "{e}");
+    }
 
     #[test]
     fn vgs_report() {

@@ -26,8 +26,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::devset::Roots;
-
+pub mod build;
 pub mod by_id;
 pub mod checker;
 pub mod compare;
@@ -44,8 +43,10 @@ pub mod sysfs;
 pub mod text;
 pub mod udev_db;
 
+pub use build::{build, BuildError, Built, Input, Sources};
 pub use mpath_ll::{MpPath, MultipathMap, PathGroup};
 pub use scan::{scan, IdentitySource, NoDeviceQuery, ScanOptions, SgIoQuery};
+pub use sysfs::Roots;
 
 /// A line of another tool's text output (`multipath -ll`, `multipathd show
 /// paths`) that does not parse.

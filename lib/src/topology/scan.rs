@@ -15,10 +15,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::devset::par_map;
 use crate::scsi::device::Device;
 use crate::scsi::sgio::{OpenMode, SgIo};
 use crate::scsi::vpd::{self, Designator};
+use crate::util::fanout::par_chunks;
 
 use super::dm::{self, Mounts};
 use super::mpath_ll::{format_size, MpPath, MultipathMap, PathGroup};
@@ -337,11 +337,7 @@ pub fn scan_with(
     // The devices are read in chunks on parallel threads; the results and
     // warnings come back in name order.
     let names = scsi_device_names(sys)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunks: Vec<&[String]> = names
-        .chunks(names.len().div_ceil(threads).max(MIN_CHUNK))
-        .collect();
-    let read = par_map(&chunks, |c| {
+    let read = par_chunks(&names, MIN_CHUNK, |c| {
         let mut w = Vec::new();
         let found: Vec<Found> = c
             .iter()

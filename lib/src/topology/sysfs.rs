@@ -14,6 +14,24 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
+/// Where sysfs and /dev are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roots {
+    /// The sysfs mount, normally `/sys`.
+    pub sys: PathBuf,
+    /// The device directory, normally `/dev`.
+    pub dev: PathBuf,
+}
+
+impl Default for Roots {
+    fn default() -> Self {
+        Roots {
+            sys: PathBuf::from("/sys"),
+            dev: PathBuf::from("/dev"),
+        }
+    }
+}
+
 /// The most bytes read from one attribute (sysfs attributes are at most a
 /// page; binary VPD attributes can be larger).
 const MAX_ATTR: u64 = 64 * 1024;

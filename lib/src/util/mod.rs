@@ -1,4 +1,9 @@
-//! Small helpers shared by the device-access modules.
+//! Small helpers shared by the library's modules: checked byte-order
+//! reads ([`be`]), the bounded thread fan-out ([`fanout`]) and the deadline
+//! on blocking device calls ([`with_deadline`]).
+
+pub mod be;
+pub mod fanout;
 
 use std::sync::mpsc;
 use std::thread;

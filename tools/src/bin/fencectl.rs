@@ -10,17 +10,17 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use clap::{Args, Parser, Subcommand};
-use fencekit::devset::Roots;
 use fencekit::fence::agent;
 use fencekit::fence::config::{self, ClusterConfig};
-use fencekit::fence::devices::{self, FenceDevice, SgOpener};
 use fencekit::fence::key::{self, KeyInput, Scheme};
 use fencekit::fence::ops::{self, FenceHow, PreemptMode, State};
 use fencekit::fence::source::{self, Overrides, Source};
 use fencekit::fence::{race, verify};
-use fencekit::prset::Options;
+use fencekit::paths::Options;
+use fencekit::paths::{self, SgOpener, Unit};
 use fencekit::scsi::pr::Key;
 use fencekit::scsi::transport::RetryPolicy;
+use fencekit::topology::Roots;
 use fencekit_tools::print_json;
 
 /// Exit statuses of fencectl (outside fence-agent mode); fencectl(8).
@@ -388,7 +388,9 @@ impl Ctx {
         let mut out = Vec::new();
         for n in names {
             if n == "auto" {
-                for pv in devices::discover_shared_pvs("vgs").map_err(|e| usage(anyhow!(e)))? {
+                for pv in fencekit::topology::lvm::discover_shared_pvs("vgs")
+                    .map_err(|e| usage(anyhow!(e)))?
+                {
                     if !out.contains(&pv) {
                         out.push(pv);
                     }
@@ -405,17 +407,17 @@ impl Ctx {
         Ok(out)
     }
 
-    fn resolve(&self, names: &[String]) -> Result<Vec<FenceDevice>, Fail> {
-        devices::resolve(names, !self.g.no_multipath, &self.roots()).map_err(|e| {
+    fn resolve(&self, names: &[String]) -> Result<Vec<Unit>, Fail> {
+        paths::resolve_units(names, !self.g.no_multipath, &self.roots()).map_err(|e| {
             let c = match &e {
-                fencekit::devset::DevSetError::Missing { .. } => code::USAGE,
+                fencekit::paths::ResolveError::Missing { .. } => code::USAGE,
                 _ => code::FAILED,
             };
             Fail(c, e.into())
         })
     }
 
-    fn devices(&self, d: &Devs) -> Result<Vec<FenceDevice>, Fail> {
+    fn devices(&self, d: &Devs) -> Result<Vec<Unit>, Fail> {
         let names = self.device_names(&d.devices, &self.cfg.devices)?;
         self.resolve(&names)
     }
@@ -843,7 +845,7 @@ trait Label {
     fn device_label(&self) -> String;
 }
 
-impl Label for FenceDevice {
+impl Label for Unit {
     fn device_label(&self) -> String {
         if self.multipath {
             let p: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();

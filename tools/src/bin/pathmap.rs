@@ -14,9 +14,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{
-    checker, compare, dm_mpath, lsscsi, lvm, mpath_ll, mpathd, resolve, scan, text, udev_db, Roots,
-    ScanOptions, SgIoQuery, Topology,
+    self, compare, lsscsi, lvm, mpath_ll, resolve, text, Input, Roots, Sources, Topology,
 };
+use fencekit_tools::print_json;
 
 /// Exit status for "not found" and "differences".
 const EXIT_NOT_FOUND: u8 = 1;
@@ -109,15 +109,6 @@ struct Source {
     lvs_json: Option<PathBuf>,
 }
 
-impl Source {
-    /// True when the tree is this host's own /sys and /dev, so the
-    /// running kernel's device-mapper and the devices can be asked.
-    fn live(&self) -> bool {
-        self.sysfs_root == std::path::Path::new("/sys")
-            && self.dev_root == std::path::Path::new("/dev")
-    }
-}
-
 #[derive(Args, Debug)]
 struct Output {
     /// Print JSON (schema in pathmap(8)).
@@ -173,65 +164,6 @@ fn read(p: &PathBuf) -> Result<String> {
     std::fs::read_to_string(p).with_context(|| p.display().to_string())
 }
 
-/// Device-mapper's view of the multipath maps: captured `dmsetup` text,
-/// or the running kernel's when the tree is live and has maps.
-fn dm_maps(src: &Source, t: &mut Topology) -> Result<Vec<dm_mpath::DmMap>> {
-    if let Some(f) = &src.dmsetup_table {
-        let table = read(f)?;
-        let status = src.dmsetup_status.as_ref().map(read).transpose()?;
-        let (maps, w) = dm_mpath::from_dmsetup(&table, status.as_deref()).with_context(|| {
-            let mut n = f.display().to_string();
-            if let Some(s) = &src.dmsetup_status {
-                n = format!("{n} or {}", s.display());
-            }
-            n
-        })?;
-        t.warnings.extend(w);
-        return Ok(maps);
-    }
-    if !src.live() || t.luns.iter().all(|l| l.multipath.is_none()) {
-        return Ok(Vec::new());
-    }
-    match dm_mpath::live() {
-        Ok((maps, w)) => {
-            t.warnings.extend(w);
-            Ok(maps)
-        }
-        Err(e) => {
-            t.warnings.push(format!(
-                "{e}; path groups and dm states of the multipath maps are unknown"
-            ));
-            Ok(Vec::new())
-        }
-    }
-}
-
-/// LVM's reports: captured JSON, or pvs and lvs run on a live tree (a
-/// host without LVM has no PVs; a failing pvs is a warning).
-fn lvm_reports(src: &Source, t: &mut Topology) -> Result<(Vec<lvm::Row>, Vec<lvm::Row>)> {
-    if let Some(f) = &src.pvs_json {
-        let pvs = lvm::parse_report(&read(f)?, "pv")
-            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        let lvs = match &src.lvs_json {
-            Some(f) => lvm::parse_report(&read(f)?, "lv")
-                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
-            None => Vec::new(),
-        };
-        return Ok((pvs, lvs));
-    }
-    if !src.live() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    match lvm::live_reports() {
-        Ok(r) => Ok(r),
-        Err(e) if e.contains("No such file") => Ok((Vec::new(), Vec::new())),
-        Err(e) => {
-            t.warnings.push(format!("LVM not read: {e}"));
-            Ok((Vec::new(), Vec::new()))
-        }
-    }
-}
-
 /// What a view needs beyond sysfs.
 #[derive(Clone, Copy)]
 struct Needs {
@@ -241,77 +173,43 @@ struct Needs {
     lvm: bool,
 }
 
-/// The model, and the names of the maps of a captured `multipath -ll` in
-/// the capture's order (empty without one).
-fn load(src: &Source, needs: Needs) -> Result<(Topology, Vec<String>)> {
-    let roots = Roots {
-        sys: src.sysfs_root.clone(),
-        dev: src.dev_root.clone(),
-    };
-    let opts = ScanOptions {
-        mountinfo: Some(src.mountinfo.clone()),
-        udev: (src.live() && !src.no_udev)
-            .then(udev_db::UdevLinks::read)
-            .flatten(),
-    };
-    let maps = match &src.from_multipath_ll {
-        Some(f) => Some(mpath_ll::parse(&read(f)?).with_context(|| f.display().to_string())?),
-        None => None,
-    };
-    let ident: &dyn scan::IdentitySource = if src.query_devices {
-        &SgIoQuery
-    } else {
-        &scan::NoDeviceQuery
-    };
-    let mut t = match scan::scan_with(&roots, &opts, ident) {
-        Ok(t) => t,
-        // With a captured map and no SCSI in sysfs, the capture is the model.
-        Err(e) if maps.is_some() => {
-            eprintln!("pathmap: {e}");
-            Topology::default()
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let dm = dm_maps(src, &mut t)?;
-    let w = dm_mpath::apply(&mut t, &dm, &src.sysfs_root);
-    t.warnings.extend(w);
-    if needs.lvm {
-        let (pvs, lvs) = lvm_reports(src, &mut t)?;
-        lvm::join(&mut t, &pvs, &lvs);
-    }
-    if needs.check {
-        let probe = checker::SgIoProbe;
-        let probe: Option<&dyn checker::PathProbe> =
-            (src.live() && !src.no_check).then_some(&probe);
-        checker::apply(&mut t, &src.dev_root, probe);
-    }
-    if let Some(f) = &src.from_multipathd_paths {
-        let text = read(f)?;
-        let rows = match &src.multipathd_raw_format {
-            Some(fmt) => mpathd::parse_raw(fmt, &text),
-            None => mpathd::parse(&text),
-        }
-        .with_context(|| f.display().to_string())?;
-        let w = mpathd::merge_into(&mut t, &rows);
-        t.warnings.extend(w);
-        checker::group_priorities(&mut t);
-    }
-    let mut order = Vec::new();
-    if let Some(m) = maps {
-        order = m.iter().map(|m| m.name.clone()).collect();
-        scan::merge_multipath(&mut t, m);
-    }
-    Ok((t, order))
+/// The options' captured file, read, as a build input.
+fn input_file(p: &Option<PathBuf>) -> Result<Option<Input>> {
+    p.as_ref()
+        .map(|p| Ok(Input::new(p.display().to_string(), read(p)?)))
+        .transpose()
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    // Straight to a buffered stdout: a big host's map is tens of MB.
-    use std::io::Write;
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+/// The model (through [`fencekit::topology::build`]), and the names of
+/// the maps of a captured `multipath -ll` in the capture's order (empty
+/// without one).
+fn load(src: &Source, needs: Needs) -> Result<(Topology, Vec<String>)> {
+    let sources = Sources {
+        roots: Roots {
+            sys: src.sysfs_root.clone(),
+            dev: src.dev_root.clone(),
+        },
+        mountinfo: src.mountinfo.clone(),
+        udev: !src.no_udev,
+        query_devices: src.query_devices,
+        check_paths: !src.no_check,
+        lvm: needs.lvm,
+        checker: needs.check,
+        multipath_ll: input_file(&src.from_multipath_ll)?,
+        multipathd_paths: input_file(&src.from_multipathd_paths)?
+            .map(|i| (i, src.multipathd_raw_format.clone())),
+        dmsetup: input_file(&src.dmsetup_table)?
+            .map(|t| Ok::<_, anyhow::Error>((t, input_file(&src.dmsetup_status)?)))
+            .transpose()?,
+        lvm_reports: input_file(&src.pvs_json)?
+            .map(|p| Ok::<_, anyhow::Error>((p, input_file(&src.lvs_json)?)))
+            .transpose()?,
+    };
+    let built = topology::build(&sources)?;
+    if let Some(e) = &built.scan_error {
+        eprintln!("pathmap: {e}");
+    }
+    Ok((built.topology, built.map_order))
 }
 
 fn not_found(name: &str) -> u8 {

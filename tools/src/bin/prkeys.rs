@@ -10,14 +10,15 @@ use std::time::Duration;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use fencekit::devset::{Roots, Target};
-use fencekit::prset::{self, DeviceOutcome, Options, PathReport, Scope};
+use fencekit::paths::Target;
+use fencekit::paths::{self, DeviceOutcome, Options, PathReport, Scope};
 use fencekit::scsi::device::Device;
 use fencekit::scsi::error::{IllegalReason, ScsiError};
 use fencekit::scsi::pr::{Key, PrType, RegisterAndMove};
 use fencekit::scsi::sgio::SgIo;
 use fencekit::scsi::transport::RetryPolicy;
 use fencekit::scsi::transport_id::parse_transport_id_args;
+use fencekit::topology::Roots;
 use fencekit_tools::render;
 use fencekit_tools::{devset_exit_code, parse_key, parse_key_ascii, parse_type, print_json, usage};
 use serde::Serialize;
@@ -336,7 +337,7 @@ where
     T: Serialize + Send,
     F: Fn(&Device<SgIo>) -> Result<T, ScsiError> + Sync,
 {
-    let out = prset::run(&c.devices, Scope::OnePath, &options(c)?, f);
+    let out = paths::run(&c.devices, Scope::OnePath, &options(c)?, f);
     finish(command, &out, false, c.json, |o, v| {
         text(&render::heading(o), v)
     })
@@ -348,7 +349,7 @@ fn change<F>(command: &str, c: &Common, scope: Scope, what: &str, f: F) -> Resul
 where
     F: Fn(&Device<SgIo>) -> Result<(), ScsiError> + Sync,
 {
-    let out = prset::run(&c.devices, scope, &options(c)?, f);
+    let out = paths::run(&c.devices, scope, &options(c)?, f);
     finish(command, &out, scope == Scope::AllPaths, c.json, |o, _| {
         render::changed(o, what)
     })

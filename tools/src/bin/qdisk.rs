@@ -257,8 +257,8 @@ fn create(cli: &Cli, label: &str, device: &Path, force: bool, yes: bool) -> Resu
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
+    fencekit_tools::print_json(v)
+        .map_err(|e| Failure::new(EXIT_IO, format!("cannot write JSON: {e}")))
 }
 
 fn list(cli: &Cli, root: &Path, label: Option<&str>) -> Result<Vec<render::ListEntry>, Failure> {

@@ -20,12 +20,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{exit, metadata, parse, Action, Request};
-use crate::devset::Roots;
-use crate::fence::devices::{self, FenceDevice, Opener};
 use crate::fence::key::{self, Scheme};
 use crate::fence::ops::{self, FenceHow, PreemptMode, State};
 use crate::fence::source::{self, Overrides, Source};
+use crate::paths::{self, Opener, Unit};
 use crate::scsi::pr::Key;
+use crate::topology::{lvm, Roots};
 
 /// What the agent wrote and its exit status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -157,7 +157,7 @@ fn act<O: Opener>(
         let mut v = Vec::new();
         for n in cfg.expand_devices(args).map_err(bad)? {
             if n == "auto" {
-                for pv in devices::discover_shared_pvs(&env.vgs).map_err(bad)? {
+                for pv in lvm::discover_shared_pvs(&env.vgs).map_err(bad)? {
                     if !v.contains(&pv) {
                         v.push(pv);
                     }
@@ -173,8 +173,8 @@ fn act<O: Opener>(
         }
         Ok(v)
     };
-    let resolve = |names: &[String]| -> Result<Vec<FenceDevice>, Failed> {
-        devices::resolve(names, env.multipath, &env.roots)
+    let resolve = |names: &[String]| -> Result<Vec<Unit>, Failed> {
+        paths::resolve_units(names, env.multipath, &env.roots)
             .map_err(|e| Failed(exit::GENERIC, e.to_string()))
     };
     let state_devices = state

@@ -1,4 +1,4 @@
-//! Device sets: what a device name given by the user stands for.
+//! What a device name given by the user stands for.
 //!
 //! Persistent reservations belong to I_T nexuses, so a command that changes
 //! registrations must reach every path of a multipath map, while a read
@@ -12,28 +12,8 @@
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use serde::Serialize;
-
-/// Where sysfs and /dev are.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Roots {
-    /// The sysfs mount, normally `/sys`.
-    pub sys: PathBuf,
-    /// The device directory, normally `/dev`.
-    pub dev: PathBuf,
-}
-
-impl Default for Roots {
-    fn default() -> Self {
-        Roots {
-            sys: PathBuf::from("/sys"),
-            dev: PathBuf::from("/dev"),
-        }
-    }
-}
 
 /// One path (one SCSI device, one I_T_L nexus) of a map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -75,31 +55,9 @@ pub enum Target {
     },
 }
 
-impl Target {
-    /// Every node a change must be sent to: the device itself, or every path.
-    pub fn all_nodes(&self) -> Vec<PathBuf> {
-        match self {
-            Target::Single { node } => vec![node.clone()],
-            Target::Multipath { paths, .. } => paths.iter().map(|p| p.node.clone()).collect(),
-        }
-    }
-
-    /// Nodes to read from, usable paths first.
-    pub fn read_order(&self) -> Vec<PathBuf> {
-        match self {
-            Target::Single { node } => vec![node.clone()],
-            Target::Multipath { paths, .. } => {
-                let mut v: Vec<&PathDev> = paths.iter().collect();
-                v.sort_by_key(|p| !p.usable());
-                v.into_iter().map(|p| p.node.clone()).collect()
-            }
-        }
-    }
-}
-
 /// Why a name could not be resolved.
 #[derive(Debug, thiserror::Error)]
-pub enum DevSetError {
+pub enum ResolveError {
     /// The name does not exist.
     #[error("{device}: {source}")]
     Missing {
@@ -116,7 +74,7 @@ pub enum DevSetError {
     },
 }
 
-use crate::topology::sysfs::{read_trim, slaves};
+use crate::topology::sysfs::{read_trim, slaves, Roots};
 
 /// The kernel block-device name behind `device`, if it is a block device
 /// known to sysfs: by its device number where it is a real node, otherwise
@@ -191,11 +149,11 @@ fn scsi_device_attr(device: &Path, roots: &Roots, attr: &str) -> Option<String> 
 /// Resolves a device name to a single device or a multipath map with its
 /// paths. Partitions resolve to their disk (or map): reservations are per
 /// logical unit.
-pub fn resolve(device: &Path, roots: &Roots) -> Result<Target, DevSetError> {
+pub fn resolve(device: &Path, roots: &Roots) -> Result<Target, ResolveError> {
     let shown = device.display().to_string();
     match fs::metadata(device) {
         Err(source) => {
-            return Err(DevSetError::Missing {
+            return Err(ResolveError::Missing {
                 device: shown,
                 source,
             })
@@ -250,7 +208,7 @@ pub fn resolve(device: &Path, roots: &Roots) -> Result<Target, DevSetError> {
                 })
                 .collect();
             if paths.is_empty() {
-                return Err(DevSetError::NoPaths {
+                return Err(ResolveError::NoPaths {
                     device: shown,
                     map: name,
                     sys: roots.sys.display().to_string(),
@@ -268,91 +226,6 @@ pub fn resolve(device: &Path, roots: &Roots) -> Result<Target, DevSetError> {
     Ok(Target::Single {
         node: device.to_path_buf(),
     })
-}
-
-/// At most this many threads work for [`par_map`] at any time, over all
-/// calls together, nested ones included (devices in parallel, and the
-/// paths of each device): a few hundred LUNs with 4 paths each must not
-/// start thousands of threads.
-pub const PAR_LIMIT: usize = 32;
-
-/// Threads [`par_map`] has running now.
-static PAR_THREADS: AtomicUsize = AtomicUsize::new(0);
-
-/// Up to `want` of the free thread permits; returns how many were taken.
-fn take_permits(want: usize) -> usize {
-    let mut cur = PAR_THREADS.load(Ordering::Acquire);
-    loop {
-        let n = want.min(PAR_LIMIT.saturating_sub(cur));
-        if n == 0 {
-            return 0;
-        }
-        match PAR_THREADS.compare_exchange(cur, cur + n, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => return n,
-            Err(now) => cur = now,
-        }
-    }
-}
-
-/// Gives permits back when dropped, on a panic too.
-struct Permits(usize);
-
-impl Drop for Permits {
-    fn drop(&mut self) {
-        PAR_THREADS.fetch_sub(self.0, Ordering::AcqRel);
-    }
-}
-
-/// Runs `f` on every item and returns the results in the order of `items`.
-/// Used to work many devices at once: the calling thread and up to
-/// [`PAR_LIMIT`] helper threads (fewer when other calls hold them; none
-/// for a call nested inside a busy one, which then runs on its caller's
-/// thread) take the items in turn, so a slow or hung device holds up one
-/// worker, not the others (each command still has its timeout).
-pub fn par_map<I, T, F>(items: &[I], f: F) -> Vec<T>
-where
-    I: Sync,
-    T: Send,
-    F: Fn(&I) -> T + Sync,
-{
-    if items.len() <= 1 {
-        return items.iter().map(&f).collect();
-    }
-    let permits = Permits(take_permits(items.len() - 1));
-    if permits.0 == 0 {
-        return items.iter().map(&f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<T>>> = items.iter().map(|_| Mutex::new(None)).collect();
-    let work = || loop {
-        let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(item) = items.get(i) else {
-            break;
-        };
-        let r = f(item);
-        if let Ok(mut slot) = slots[i].lock() {
-            *slot = Some(r);
-        }
-    };
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..permits.0).map(|_| s.spawn(work)).collect();
-        work();
-        for h in handles {
-            if let Err(p) = h.join() {
-                std::panic::resume_unwind(p);
-            }
-        }
-    });
-    drop(permits);
-    slots
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .ok()
-                .flatten()
-                .expect("every item was worked")
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -425,8 +298,6 @@ mod tests {
         assert_eq!((dm_name.as_str(), kernel_name.as_str()), ("mpatha", "dm-0"));
         assert_eq!(paths.len(), 2);
         assert!(paths[0].usable() && !paths[1].usable());
-        assert_eq!(t.all_nodes(), vec![r.dev.join("sdb"), r.dev.join("sdc")]);
-        assert_eq!(t.read_order()[0], r.dev.join("sdb"));
     }
 
     #[test]
@@ -462,40 +333,6 @@ mod tests {
                 node: r.dev.join("dm-2")
             }
         );
-    }
-
-    #[test]
-    fn par_map_is_bounded_for_hundreds_of_luns_with_four_paths() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let live = AtomicUsize::new(0);
-        let peak = AtomicUsize::new(0);
-        let threads = std::sync::Mutex::new(std::collections::HashSet::new());
-        let luns: Vec<u32> = (0..300).collect();
-        let paths: Vec<u32> = (0..4).collect();
-        let out = par_map(&luns, |l| {
-            par_map(&paths, |p| {
-                threads.lock().unwrap().insert(std::thread::current().id());
-                let n = live.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(n, Ordering::SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(1));
-                live.fetch_sub(1, Ordering::SeqCst);
-                l * 4 + p
-            })
-        });
-        assert_eq!(out.concat(), (0..1200).collect::<Vec<_>>());
-        let t = threads.lock().unwrap().len();
-        assert!(t <= PAR_LIMIT + 1, "{t} threads for 300 LUNs x 4 paths");
-        assert!(peak.load(Ordering::SeqCst) <= PAR_LIMIT + 1);
-    }
-
-    #[test]
-    fn par_map_keeps_order() {
-        let v: Vec<u32> = (0..50).collect();
-        let out = par_map(&v, |x| {
-            std::thread::sleep(std::time::Duration::from_millis(u64::from(50 - x) % 7));
-            x * 2
-        });
-        assert_eq!(out, (0..50).map(|x| x * 2).collect::<Vec<_>>());
     }
 
     #[test]

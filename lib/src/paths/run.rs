@@ -1,5 +1,7 @@
-//! Persistent reservation work over device sets: many devices at once, and
-//! every path of a multipath map where the standard needs it.
+//! Running commands over devices and their paths: many devices at once,
+//! every path of a unit where the standard needs it (all-paths policy),
+//! or one path, moving to the next only after a path failure (one-path
+//! policy, [`try_in_order`]).
 //!
 //! Registrations belong to I_T nexuses (SPC-4 §5.14.7), so REGISTER,
 //! REGISTER AND IGNORE EXISTING KEY and unregistration go to every path of
@@ -17,11 +19,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::devset::{self, DevSetError, Roots, Target};
+use super::resolve::{self, ResolveError, Target};
+use super::unit::Unit;
 use crate::scsi::device::Device;
 use crate::scsi::error::ScsiError;
 use crate::scsi::sgio::{OpenMode, SgIo};
-use crate::scsi::transport::{RetryPolicy, DEFAULT_TIMEOUT};
+use crate::scsi::transport::{RetryPolicy, Transport, DEFAULT_TIMEOUT};
+use crate::scsi::transport_id::TransportId;
+use crate::topology::Roots;
+use crate::util::fanout::par_map;
 
 /// How devices are opened and commands sent.
 #[derive(Debug, Clone)]
@@ -75,7 +81,7 @@ pub struct DeviceOutcome<T> {
     /// The name as given.
     pub device: String,
     /// What it resolved to, unless that failed.
-    pub target: Result<Target, DevSetError>,
+    pub target: Result<Target, ResolveError>,
     /// Every path tried, in order.
     pub paths: Vec<PathOutcome<T>>,
 }
@@ -155,6 +161,29 @@ pub fn is_path_failure(e: &ScsiError) -> bool {
     )
 }
 
+/// Tries `f` on each path in order, going on to the next only when the
+/// command could not reach the logical unit through this one
+/// ([`is_path_failure`]): an answer from the unit, success or not, is the
+/// result. Returns every attempt in order; the last one decides.
+pub fn try_in_order<'a, R>(
+    paths: impl IntoIterator<Item = &'a Path>,
+    mut f: impl FnMut(&Path) -> Result<R, ScsiError>,
+) -> Vec<PathOutcome<R>> {
+    let mut tried = Vec::new();
+    for p in paths {
+        let result = f(p);
+        let next = matches!(&result, Err(e) if is_path_failure(e));
+        tried.push(PathOutcome {
+            path: p.to_path_buf(),
+            result,
+        });
+        if !next {
+            break;
+        }
+    }
+    tried
+}
+
 /// Runs `f` on one device name according to `scope`.
 pub fn run_one<T, F>(device: &str, scope: Scope, opts: &Options, f: &F) -> DeviceOutcome<T>
 where
@@ -162,34 +191,24 @@ where
     T: Send,
 {
     let target = if opts.multipath {
-        devset::resolve(Path::new(device), &opts.roots)
+        resolve::resolve(Path::new(device), &opts.roots)
     } else {
         Ok(Target::Single {
             node: PathBuf::from(device),
         })
     };
-    let nodes = match (&target, scope) {
-        (Err(_), _) => Vec::new(),
-        (Ok(t), Scope::AllPaths) => t.all_nodes(),
-        (Ok(t), Scope::OnePath) => t.read_order(),
-    };
-    let attempt = |node: &PathBuf| PathOutcome {
-        path: node.clone(),
-        result: open(node, opts).and_then(|d| f(&d)),
-    };
-    let paths = match scope {
-        Scope::AllPaths => devset::par_map(&nodes, attempt),
-        Scope::OnePath => {
-            let mut v = Vec::new();
-            for n in &nodes {
-                let o = attempt(n);
-                let retry_next = matches!(&o.result, Err(e) if is_path_failure(e));
-                v.push(o);
-                if !retry_next {
-                    break;
-                }
+    let attempt = |node: &Path| open(node, opts).and_then(|d| f(&d));
+    let paths = match &target {
+        Err(_) => Vec::new(),
+        Ok(t) => {
+            let unit = Unit::from_target(device, t);
+            match scope {
+                Scope::AllPaths => par_map(&unit.paths, |p| PathOutcome {
+                    path: p.clone(),
+                    result: attempt(p),
+                }),
+                Scope::OnePath => try_in_order(unit.read_order(), attempt),
             }
-            v
         }
     };
     DeviceOutcome {
@@ -206,7 +225,39 @@ where
     F: Fn(&Device<SgIo>) -> Result<T, ScsiError> + Sync,
     T: Send,
 {
-    devset::par_map(devices, |d| run_one(d, scope, opts, &f))
+    par_map(devices, |d| run_one(d, scope, opts, &f))
+}
+
+/// Opens one path as a device. The fencing operations take an opener so
+/// that they run the same over SG_IO and over scripted transports.
+pub trait Opener: Sync {
+    /// The transport of opened devices.
+    type T: Transport;
+    /// Opens `path`.
+    fn open(&self, path: &Path) -> Result<Device<Self::T>, ScsiError>;
+
+    /// The initiator port (as a TransportID) of the I_T nexus that `path`
+    /// reaches its unit through, when this host can tell.
+    fn initiator_port(&self, _path: &Path) -> Option<TransportId> {
+        None
+    }
+}
+
+/// Opens paths through SG_IO with the options' timeout and retry policy.
+#[derive(Debug, Clone, Default)]
+pub struct SgOpener {
+    /// Timeout, UA retries, read-only.
+    pub opts: Options,
+}
+
+impl Opener for SgOpener {
+    type T = SgIo;
+    fn open(&self, path: &Path) -> Result<Device<SgIo>, ScsiError> {
+        open(path, &self.opts)
+    }
+    fn initiator_port(&self, path: &Path) -> Option<TransportId> {
+        super::unit::initiator_port(path, &self.opts.roots)
+    }
 }
 
 /// A serializable summary of a path outcome, for `--json`.
@@ -295,6 +346,40 @@ mod tests {
             paths: vec![path("/dev/sda", true), path("/dev/sdc", true)],
         };
         assert!(!all_ok.partial(true));
+    }
+
+    #[test]
+    fn try_in_order_stops_at_the_first_answer_from_the_unit() {
+        let os_err = |p: &Path| ScsiError::Os {
+            device: p.display().to_string(),
+            command: crate::scsi::error::CommandName::from("Read keys"),
+            source: std::io::Error::from_raw_os_error(5),
+        };
+        let conflict = |p: &Path| ScsiError::ReservationConflict {
+            device: p.display().to_string(),
+            command: "Register".into(),
+        };
+        let paths = [Path::new("/a"), Path::new("/b"), Path::new("/c")];
+        // A path failure on /a, a conflict (an answer) on /b: /c untried.
+        let tried = try_in_order(paths, |p| {
+            if p == Path::new("/a") {
+                Err(os_err(p))
+            } else {
+                Err::<(), _>(conflict(p))
+            }
+        });
+        assert_eq!(tried.len(), 2);
+        assert!(matches!(
+            tried[1].result,
+            Err(ScsiError::ReservationConflict { .. })
+        ));
+        // Success on the first path: one attempt.
+        assert_eq!(try_in_order(paths, |_| Ok(())).len(), 1);
+        // Path failures everywhere: every path tried, the last decides.
+        let tried = try_in_order(paths, |p| Err::<(), _>(os_err(p)));
+        assert_eq!(tried.len(), 3);
+        assert_eq!(tried[2].path, Path::new("/c"));
+        assert!(try_in_order([], |_| Ok(())).is_empty());
     }
 
     #[test]

@@ -1,39 +1,20 @@
-//! Device sets for fencing: the devices a node's key is registered on,
-//! each with the paths (I_T nexuses) it is reached through, and `auto`
-//! discovery of the PVs of shared volume groups, as fence_scsi does
-//! (`get_shared_devices()`).
+//! Logical units and the paths (I_T nexuses) that reach them: a named
+//! device as a [`Unit`] with every path, the order one-path commands try
+//! them in, the merging of separately named paths of one unit, and the
+//! initiator port each path goes through.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde::Serialize;
 
-use crate::devset::{self, DevSetError, Roots, Target};
-use crate::prset;
-use crate::scsi::device::Device;
-use crate::scsi::error::ScsiError;
-use crate::scsi::sgio::SgIo;
-use crate::scsi::transport::Transport;
+use super::resolve::{self, ResolveError, Target};
 use crate::scsi::transport_id::TransportId;
+use crate::topology::Roots;
 
-/// The `vgs` arguments fence_scsi uses to find shared PVs.
-pub const VGS_ARGS: [&str; 8] = [
-    "--noheadings",
-    "--separator",
-    ":",
-    "--sort",
-    "pv_uuid",
-    "--options",
-    "vg_attr,pv_name",
-    "--config",
-];
-/// The `--config` value that goes with [`VGS_ARGS`].
-pub const VGS_CONFIG: &str =
-    "global { locking_type = 0 } devices { preferred_names = [ \"^/dev/dm\" ] }";
-
-/// One device a key lives on, and the paths to it.
+/// One logical unit as named by the user (or found by `auto`), and the
+/// paths to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FenceDevice {
+pub struct Unit {
     /// The name as given (or as found by `auto`).
     pub name: String,
     /// Every path: one for a plain device, the slaves of a multipath map.
@@ -46,10 +27,10 @@ pub struct FenceDevice {
     pub multipath: bool,
 }
 
-impl FenceDevice {
+impl Unit {
     /// A plain device with one path.
-    pub fn single(name: &str) -> FenceDevice {
-        FenceDevice {
+    pub fn single(name: &str) -> Unit {
+        Unit {
             name: name.to_string(),
             paths: vec![PathBuf::from(name)],
             unusable: Vec::new(),
@@ -64,16 +45,16 @@ impl FenceDevice {
         v
     }
 
-    /// From a resolved devset target.
-    pub fn from_target(name: &str, t: &Target) -> FenceDevice {
+    /// From a resolved target.
+    pub fn from_target(name: &str, t: &Target) -> Unit {
         match t {
-            Target::Single { node } => FenceDevice {
+            Target::Single { node } => Unit {
                 name: name.to_string(),
                 paths: vec![node.clone()],
                 unusable: Vec::new(),
                 multipath: false,
             },
-            Target::Multipath { paths, .. } => FenceDevice {
+            Target::Multipath { paths, .. } => Unit {
                 name: name.to_string(),
                 paths: paths.iter().map(|p| p.node.clone()).collect(),
                 unusable: paths
@@ -87,7 +68,7 @@ impl FenceDevice {
     }
 }
 
-/// Resolves device names into fence devices, expanding multipath maps
+/// Resolves device names into units, expanding multipath maps
 /// (unless `multipath` is false). Plain devices that are paths of one
 /// logical unit (the same `device/wwid` in sysfs, e.g. the sessions of an
 /// iSCSI host with two paths, each named by the user) become one device
@@ -95,32 +76,32 @@ impl FenceDevice {
 /// self-preempt or a preempt goes through one of them only (a preempt
 /// through one path removes the key from every path: fence-agents issue
 /// 594).
-pub fn resolve(
+pub fn resolve_units(
     names: &[String],
     multipath: bool,
     roots: &Roots,
-) -> Result<Vec<FenceDevice>, DevSetError> {
+) -> Result<Vec<Unit>, ResolveError> {
     let devs = names
         .iter()
         .map(|n| {
             let mut d = if multipath {
-                devset::resolve(Path::new(n), roots).map(|t| FenceDevice::from_target(n, &t))?
+                resolve::resolve(Path::new(n), roots).map(|t| Unit::from_target(n, &t))?
             } else {
-                FenceDevice::single(n)
+                Unit::single(n)
             };
             // A plain device that sysfs says cannot take commands (offline)
             // is tried last and reported.
             if !d.multipath {
                 let p = d.paths[0].clone();
-                if matches!(devset::scsi_state(&p, roots).as_deref(), Some(s) if s != "running") {
+                if matches!(resolve::scsi_state(&p, roots).as_deref(), Some(s) if s != "running") {
                     d.unusable.push(p);
                 }
             }
             Ok(d)
         })
-        .collect::<Result<Vec<_>, DevSetError>>()?;
+        .collect::<Result<Vec<_>, ResolveError>>()?;
     Ok(merge_paths_of_one_unit(devs, |p| {
-        devset::unit_wwid(p, roots)
+        resolve::unit_wwid(p, roots)
     }))
 }
 
@@ -128,10 +109,10 @@ pub fn resolve(
 /// `wwid` gives the same value into the first of them, in the order given.
 /// Devices without an identity, and maps, are left as they are.
 pub fn merge_paths_of_one_unit(
-    devs: Vec<FenceDevice>,
+    devs: Vec<Unit>,
     wwid: impl Fn(&Path) -> Option<String>,
-) -> Vec<FenceDevice> {
-    let mut out: Vec<FenceDevice> = Vec::with_capacity(devs.len());
+) -> Vec<Unit> {
+    let mut out: Vec<Unit> = Vec::with_capacity(devs.len());
     let mut ids: Vec<Option<String>> = Vec::with_capacity(devs.len());
     for d in devs {
         let id = if d.multipath || d.paths.len() != 1 {
@@ -155,80 +136,6 @@ pub fn merge_paths_of_one_unit(
         out.push(d);
     }
     out
-}
-
-/// Parses `vgs --noheadings --separator : --options vg_attr,pv_name`
-/// output and keeps the PVs of clustered (`c`) or shared (`s`) VGs: the
-/// sixth character of `vg_attr`. Order is kept, duplicates dropped.
-pub fn parse_shared_pvs(text: &str) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::new();
-    for line in text.lines() {
-        let l = line.trim();
-        if l.is_empty() {
-            continue;
-        }
-        let (attr, pv) = l
-            .split_once(':')
-            .ok_or_else(|| format!("vgs: line without ':' separator: {l:?}"))?;
-        let pv = pv.trim();
-        if matches!(attr.trim().chars().nth(5), Some('c' | 's'))
-            && !pv.is_empty()
-            && !out.iter().any(|p| p == pv)
-        {
-            out.push(pv.to_string());
-        }
-    }
-    Ok(out)
-}
-
-/// Runs `vgs` (the program `vgs`) as fence_scsi does and returns the
-/// shared PVs.
-pub fn discover_shared_pvs(vgs: &str) -> Result<Vec<String>, String> {
-    let out = Command::new(vgs)
-        .args(VGS_ARGS)
-        .arg(VGS_CONFIG)
-        .output()
-        .map_err(|e| format!("{vgs}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{vgs} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    parse_shared_pvs(&String::from_utf8_lossy(&out.stdout))
-}
-
-/// Opens one path as a device. The fencing operations take an opener so
-/// that they run the same over SG_IO and over scripted transports.
-pub trait Opener: Sync {
-    /// The transport of opened devices.
-    type T: Transport;
-    /// Opens `path`.
-    fn open(&self, path: &Path) -> Result<Device<Self::T>, ScsiError>;
-
-    /// The initiator port (as a TransportID) of the I_T nexus that `path`
-    /// reaches its unit through, when this host can tell.
-    fn initiator_port(&self, _path: &Path) -> Option<TransportId> {
-        None
-    }
-}
-
-/// Opens paths through SG_IO with the options' timeout and retry policy.
-#[derive(Debug, Clone, Default)]
-pub struct SgOpener {
-    /// Timeout, UA retries, read-only.
-    pub opts: prset::Options,
-}
-
-impl Opener for SgOpener {
-    type T = SgIo;
-    fn open(&self, path: &Path) -> Result<Device<SgIo>, ScsiError> {
-        prset::open(path, &self.opts)
-    }
-    fn initiator_port(&self, path: &Path) -> Option<TransportId> {
-        initiator_port(path, &self.opts.roots)
-    }
 }
 
 /// The SCSI device directory in sysfs of an sd or sg node, canonical
@@ -329,7 +236,7 @@ mod tests {
     #[test]
     fn paths_of_one_unit_named_separately_become_one_device() {
         let names = ["/dev/sg0", "/dev/sg4", "/dev/sg1", "/dev/sg5", "/x"];
-        let devs: Vec<FenceDevice> = names.iter().map(|n| FenceDevice::single(n)).collect();
+        let devs: Vec<Unit> = names.iter().map(|n| Unit::single(n)).collect();
         let merged = merge_paths_of_one_unit(devs, |p| match p.to_str() {
             Some("/dev/sg0" | "/dev/sg4") => Some("naa.1".into()),
             Some("/dev/sg1" | "/dev/sg5") => Some("naa.2".into()),
@@ -357,22 +264,8 @@ mod tests {
     }
 
     #[test]
-    fn vgs_shared_pvs() {
-        // vgs --noheadings --separator : --sort pv_uuid --options vg_attr,pv_name
-        let text = "  wz--n-:/dev/sda2\n  wz--ns:/dev/dm-3\n  wz--nc:/dev/dm-4\n  wz--ns:/dev/dm-3\n\n  wz--n-:/dev/sdb\n";
-        assert_eq!(
-            parse_shared_pvs(text).unwrap(),
-            vec!["/dev/dm-3", "/dev/dm-4"]
-        );
-        assert!(parse_shared_pvs("garbage\n").is_err());
-        assert!(parse_shared_pvs("").unwrap().is_empty());
-        // Too short an attribute is not shared.
-        assert!(parse_shared_pvs("wz:/dev/sdc\n").unwrap().is_empty());
-    }
-
-    #[test]
     fn read_order_puts_unusable_paths_last() {
-        let d = FenceDevice {
+        let d = Unit {
             name: "m".into(),
             paths: vec!["/dev/sdb".into(), "/dev/sdc".into()],
             unusable: vec!["/dev/sdb".into()],
@@ -382,8 +275,8 @@ mod tests {
             d.read_order(),
             vec![Path::new("/dev/sdc"), Path::new("/dev/sdb")]
         );
-        let r = resolve(&["/dev/x".into()], false, &Roots::default()).unwrap();
-        assert_eq!(r[0], FenceDevice::single("/dev/x"));
+        let r = resolve_units(&["/dev/x".into()], false, &Roots::default()).unwrap();
+        assert_eq!(r[0], Unit::single("/dev/x"));
     }
 
     #[test]
