@@ -16,6 +16,7 @@ use super::format::QuorumHeader;
 use super::geometry::Geometry;
 use super::io::{OpenOpts, QdiskDevice};
 use super::QdiskError;
+use crate::topology::sysfs::{self, read_trim};
 
 /// A quorum disk found by a scan.
 #[derive(Debug, Clone)]
@@ -84,20 +85,6 @@ fn partitions(text: &str) -> Vec<Candidate> {
         .collect()
 }
 
-fn read_trim(p: &Path) -> Option<String> {
-    fs::read_to_string(p).ok().map(|s| s.trim().to_string())
-}
-
-fn dir_names(p: &Path) -> Vec<String> {
-    fs::read_dir(p)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Scans the block devices listed in `root/proc/partitions` for quorum
 /// disks, with the label `label` if given. `root` is `/` on a live system
 /// and a fixture tree in tests; devices are opened as `root/dev/NAME` (or
@@ -116,10 +103,10 @@ pub fn scan(root: &Path, label: Option<&str>, opts: OpenOpts) -> Result<ScanResu
 
     // Paths under multipath maps, skipped in favour of the map.
     let mut paths_of_maps = BTreeSet::new();
+    let sysfs = root.join("sys");
     for c in &cands {
-        let sys = root.join("sys/block").join(&c.name);
-        if is_mpath(&sys) {
-            paths_of_maps.extend(dir_names(&sys.join("slaves")));
+        if is_mpath(&sysfs.join("block").join(&c.name)) {
+            paths_of_maps.extend(sysfs::slaves(&sysfs, &c.name));
         }
     }
 
@@ -129,7 +116,7 @@ pub fn scan(root: &Path, label: Option<&str>, opts: OpenOpts) -> Result<ScanResu
             continue;
         }
         let sys = root.join("sys/class/block").join(&c.name);
-        if !dir_names(&sys.join("holders")).is_empty() {
+        if !sysfs::list_dir_unsorted(&sys.join("holders")).is_empty() {
             continue;
         }
         let sysblock = root.join("sys/block").join(&c.name);

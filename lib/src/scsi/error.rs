@@ -13,45 +13,8 @@ use std::time::Duration;
 
 use super::sense::Sense;
 
-/// Bytes that are too short, too long, or inconsistent with their own length
-/// fields. Device responses and saved captures are untrusted input: every
-/// decoder returns this instead of panicking.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// Fewer bytes than the structure or its length field needs.
-    #[error("{what}: {needed} bytes needed, only {got} given")]
-    Short {
-        what: &'static str,
-        needed: usize,
-        got: usize,
-    },
-    /// A field holds a value the format does not allow.
-    #[error("{what}: {detail}")]
-    Malformed { what: &'static str, detail: String },
-}
-
-impl DecodeError {
-    /// Checks that `buf` holds at least `needed` bytes.
-    pub fn check_len(what: &'static str, buf: &[u8], needed: usize) -> Result<(), DecodeError> {
-        if buf.len() < needed {
-            Err(DecodeError::Short {
-                what,
-                needed,
-                got: buf.len(),
-            })
-        } else {
-            Ok(())
-        }
-    }
-
-    /// A malformed-field error.
-    pub fn malformed(what: &'static str, detail: impl Into<String>) -> DecodeError {
-        DecodeError::Malformed {
-            what,
-            detail: detail.into(),
-        }
-    }
-}
+pub use super::category::Category;
+pub use super::decode::DecodeError;
 
 /// Why a device answered ILLEGAL REQUEST, from the ASC/ASCQ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,45 +41,6 @@ impl IllegalReason {
             (0x1a, 0x00) => IllegalReason::ParameterListLength,
             _ => IllegalReason::Other,
         }
-    }
-}
-
-/// The sg3_utils result categories (`SG_LIB_CAT_*`, `sg_lib.h`). Their
-/// numbers are the exit statuses of sg_persist and of `prkeys`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Category {
-    Clean = 0,
-    SyntaxError = 1,
-    NotReady = 2,
-    MediumHard = 3,
-    IllegalRequest = 5,
-    UnitAttention = 6,
-    DataProtect = 7,
-    InvalidOpcode = 9,
-    CopyAborted = 10,
-    AbortedCommand = 11,
-    Miscompare = 14,
-    FileError = 15,
-    NoSense = 20,
-    Recovered = 21,
-    ReservationConflict = 24,
-    ConditionMet = 25,
-    Busy = 26,
-    TaskSetFull = 27,
-    AcaActive = 28,
-    TaskAborted = 29,
-    Timeout = 33,
-    Protection = 40,
-    Malformed = 97,
-    OtherSense = 98,
-    Other = 99,
-}
-
-impl Category {
-    /// The exit status sg3_utils uses for this category.
-    pub fn exit_code(self) -> u8 {
-        self as u8
     }
 }
 

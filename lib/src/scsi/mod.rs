@@ -6,7 +6,9 @@
 
 pub mod alua;
 pub mod capacity;
+pub mod category;
 pub mod cdb;
+pub mod decode;
 pub mod device;
 pub mod error;
 pub mod inquiry;

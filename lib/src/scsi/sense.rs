@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 
-use super::error::{Category, DecodeError};
+use super::category::Category;
+use super::decode::DecodeError;
 use crate::linux::sglib;
 
 /// Sense keys (SPC-4 table 28).
