@@ -255,7 +255,7 @@ fn merge_fills_path_states_into_the_fc_model() {
     let mut odd = mpathd::parse(&fixture("show-paths-format-custom.txt")).unwrap();
     odd.truncate(1);
     odd[0].multipath = s("mpathz");
-    odd[0].wwid = s("36001405000000000000000000000000");
+    odd[0].wwid = Some("36001405000000000000000000000000".into());
     odd[0].checker_state = s("ghost");
     let warnings = mpathd::merge_into(&mut topo, &odd);
     assert_eq!(warnings.len(), 2, "{warnings:?}");

@@ -175,41 +175,49 @@ fn same_host(a: &TransportId, b: &TransportId) -> bool {
     }
 }
 
+/// Why [`foreign_ports`] could not tell whose ports hold a key.
+#[derive(Debug, thiserror::Error)]
+pub enum PortCheckError {
+    /// This host cannot tell the initiator port of one of its paths.
+    #[error("the initiator port of {} is not known", .0.display())]
+    UnknownPort(PathBuf),
+    /// The device answered READ FULL STATUS with ILLEGAL REQUEST.
+    #[error("the device does not support READ FULL STATUS")]
+    NoFullStatus,
+    /// READ FULL STATUS failed otherwise.
+    #[error(transparent)]
+    Device(ScsiError),
+    /// A TransportID in the answer does not decode.
+    #[error("READ FULL STATUS: {0}")]
+    TransportId(#[source] crate::scsi::decode::DecodeError),
+}
+
 /// The initiator ports, other than this host's own (the ports of
 /// `dev`'s paths, from [`Opener::initiator_port`]), through which `key`
-/// is registered, from READ FULL STATUS. `Err` says why the check could not
+/// is registered, from READ FULL STATUS. [`PortCheckError`] says why the check could not
 /// be made: a path whose port is unknown, a device without READ FULL
 /// STATUS, a TransportID that does not decode.
 pub fn foreign_ports<O: Opener>(
     opener: &O,
     dev: &Unit,
     key: Key,
-) -> Result<Vec<TransportId>, String> {
+) -> Result<Vec<TransportId>, PortCheckError> {
     let mut own = Vec::new();
     for p in &dev.paths {
         match opener.initiator_port(p) {
             Some(t) => own.push(t),
-            None => {
-                return Err(format!(
-                    "the initiator port of {} is not known",
-                    p.display()
-                ))
-            }
+            None => return Err(PortCheckError::UnknownPort(p.clone())),
         }
     }
     let fs = one_path(opener, dev, |d| d.read_full_status())
         .0
         .map_err(|e| match e {
-            ScsiError::IllegalRequest { .. } => {
-                "the device does not support READ FULL STATUS".to_string()
-            }
-            e => e.to_string(),
+            ScsiError::IllegalRequest { .. } => PortCheckError::NoFullStatus,
+            e => PortCheckError::Device(e),
         })?;
     let mut foreign = Vec::new();
     for d in fs.descriptors.iter().filter(|d| d.key == key) {
-        let t = d
-            .transport_id()
-            .map_err(|e| format!("READ FULL STATUS: {e}"))?;
+        let t = d.transport_id().map_err(PortCheckError::TransportId)?;
         if !own.iter().any(|o| same_host(o, &t)) && !foreign.contains(&t) {
             foreign.push(t);
         }
@@ -764,7 +772,18 @@ pub struct ClusterView {
     /// device (fence-agents 631): the same key registered twice.
     pub duplicate_keys: Vec<KeyFinding>,
     /// The reservation holder per device, with the node name if known.
-    pub holders: Vec<(String, Option<Holder>, Option<String>)>,
+    pub holders: Vec<DeviceHolder>,
+}
+
+/// Who holds the reservation of one device.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceHolder {
+    /// The device as given.
+    pub device: String,
+    /// The reservation (holder's key, type, scope), if there is one.
+    pub holder: Option<Holder>,
+    /// The configured node whose key holds it, if known.
+    pub node: Option<String>,
 }
 
 /// Maps device statuses to nodes.
@@ -819,8 +838,11 @@ pub fn cluster_view(nodes: &[(String, Key)], devs: &[DeviceStatus]) -> ClusterVi
                 .find(|(_, k)| *k == h.key)
                 .map(|(n, _)| n.clone())
         });
-        view.holders
-            .push((d.device.clone(), d.reservation.clone(), who));
+        view.holders.push(DeviceHolder {
+            device: d.device.clone(),
+            holder: d.reservation.clone(),
+            node: who,
+        });
     }
     view
 }
@@ -973,9 +995,18 @@ pub struct CheckResult {
     /// Devices listing the key.
     pub registered_on: Vec<String>,
     /// Devices that could not be read, with the error.
-    pub errors: Vec<(String, String)>,
+    pub errors: Vec<DeviceError>,
     /// How many devices were read.
     pub read: usize,
+}
+
+/// A device that could not be read, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceError {
+    /// The device as given.
+    pub device: String,
+    /// The error message.
+    pub error: String,
 }
 
 /// What the watchdog check concludes.
@@ -1013,15 +1044,19 @@ impl CheckResult {
 
 /// The pause between the watchdog check's tries, from seconds: finite and
 /// between 0 and 3600.
-pub fn retry_sleep(secs: f64) -> Result<std::time::Duration, String> {
+pub fn retry_sleep(secs: f64) -> Result<std::time::Duration, RetrySleepError> {
     if secs.is_finite() && (0.0..=3600.0).contains(&secs) {
         Ok(std::time::Duration::from_secs_f64(secs))
     } else {
-        Err(format!(
-            "--retry-sleep must be between 0 and 3600 seconds, not {secs}"
-        ))
+        Err(RetrySleepError(secs))
     }
 }
+
+/// A pause between the watchdog check's tries that is not a number of
+/// seconds from 0 to 3600.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("--retry-sleep must be between 0 and 3600 seconds, not {0}")]
+pub struct RetrySleepError(pub f64);
 
 /// The watchdog check with retries: reads again, up to `retries` more
 /// times `pause` apart (through `sleep`), until the key is found.
@@ -1070,7 +1105,10 @@ pub fn check<O: Opener>(opener: &O, devs: &[Unit], key: Key) -> CheckResult {
         match r {
             Ok(k) if k.keys.contains(&key) => out.registered_on.push(d.name.clone()),
             Ok(_) => {}
-            Err(e) => out.errors.push((d.name.clone(), e.to_string())),
+            Err(e) => out.errors.push(DeviceError {
+                device: d.name.clone(),
+                error: e.to_string(),
+            }),
         }
     }
     out
@@ -1274,7 +1312,7 @@ mod tests {
         assert_eq!(v.nodes[1].missing_on, vec!["mpatha"]);
         assert_eq!(v.unknown_keys[0].key, Key(0x99));
         assert_eq!(v.duplicate_keys[0].key, A);
-        assert_eq!(v.holders[0].2.as_deref(), Some("a"));
+        assert_eq!(v.holders[0].node.as_deref(), Some("a"));
         // A path whose registration is missing is found by the probe.
         l.lock().unwrap().regs.retain(|r| r.0 != "a2");
         let st = status(&o, &[da], Some(A));

@@ -11,6 +11,7 @@
 //! side preempted first), or which answers RESERVATION CONFLICT, is lost.
 //! A disk that cannot be read counts against the racer.
 
+use crate::scsi::wwid::Wwid;
 use serde::Serialize;
 
 use super::ops::{on_path, one_path, preempt_victim, unit_aptpl, PreemptMode, Step};
@@ -78,7 +79,7 @@ pub enum RaceError {
 
 /// Orders disks by WWID (disks without one keep their place after those
 /// with one), so every node works them in the same order.
-pub fn order_by_wwid(disks: &mut [(Unit, Option<String>)]) {
+pub fn order_by_wwid(disks: &mut [(Unit, Option<Wwid>)]) {
     disks.sort_by(|a, b| match (&a.1, &b.1) {
         (Some(x), Some(y)) => x.cmp(y),
         (Some(_), None) => std::cmp::Ordering::Less,
@@ -319,9 +320,9 @@ mod tests {
     fn order_is_by_wwid() {
         let d = |n: &str| Unit::single(n);
         let mut v = vec![
-            (d("c"), Some("36001405c".to_string())),
+            (d("c"), Some(Wwid::from("36001405c"))),
             (d("x"), None),
-            (d("a"), Some("36001405a".to_string())),
+            (d("a"), Some(Wwid::from("36001405a"))),
         ];
         order_by_wwid(&mut v);
         let names: Vec<&str> = v.iter().map(|x| x.0.name.as_str()).collect();

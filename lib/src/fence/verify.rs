@@ -13,6 +13,7 @@
 //! RESERVATION CONFLICT. The writes put back the block read from LBA 0,
 //! so no data changes.
 
+use crate::scsi::wwid::Wwid;
 use std::path::Path;
 
 use serde::Serialize;
@@ -41,17 +42,17 @@ pub struct Facts {
     /// INQUIRY product.
     pub product: Option<String>,
     /// The WWID of each path (None when it has none or could not be read).
-    pub path_wwids: Vec<(String, Option<String>)>,
+    pub path_wwids: Vec<PathWwid>,
     /// READ KEYS: Ok, or the error; `pr_in_invalid_opcode` says whether it
     /// was ILLEGAL REQUEST, invalid opcode.
-    pub pr_in: Option<Result<usize, String>>,
+    pub pr_in: Option<Result<usize, ProbeError>>,
     /// PERSISTENT RESERVE IN is not a command this device knows.
     pub pr_in_invalid_opcode: bool,
     /// REPORT CAPABILITIES: Some(Ok) decoded, Some(Err) failed, None not
     /// asked.
-    pub caps: Option<Result<CapsView, String>>,
+    pub caps: Option<Result<CapsView, ProbeError>>,
     /// The test key registered and removed: None when not tried.
-    pub test_key: Option<Result<(), String>>,
+    pub test_key: Option<Result<(), ProbeError>>,
     /// Why the test key was not tried.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_key_skipped: Option<String>,
@@ -59,6 +60,63 @@ pub struct Facts {
     pub ptpl_a: Option<bool>,
     /// The reservation holder's key when verify began.
     pub reservation: Option<Key>,
+}
+
+/// The WWID one path of a device reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PathWwid {
+    /// The path's node.
+    pub path: String,
+    /// Its WWID; None when it has none or could not be read.
+    pub wwid: Option<Wwid>,
+}
+
+/// Why a probe step failed: the message, and the sg3_utils category of
+/// the SCSI error when it came from the device. Serialized as the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeError {
+    /// What failed, naming the device.
+    pub message: String,
+    /// sg3_utils' category (its exit status) of a SCSI error.
+    pub category: Option<u8>,
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ProbeError {}
+
+impl Serialize for ProbeError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.message)
+    }
+}
+
+impl From<&ScsiError> for ProbeError {
+    fn from(e: &ScsiError) -> ProbeError {
+        ProbeError {
+            message: e.to_string(),
+            category: Some(e.exit_code()),
+        }
+    }
+}
+
+impl From<String> for ProbeError {
+    fn from(message: String) -> ProbeError {
+        ProbeError {
+            message,
+            category: None,
+        }
+    }
+}
+
+impl From<&str> for ProbeError {
+    fn from(message: &str) -> ProbeError {
+        ProbeError::from(message.to_string())
+    }
 }
 
 /// The capability bits verify looks at.
@@ -144,7 +202,7 @@ pub fn assess(f: &Facts) -> Vec<Check> {
             State::Fail,
             format!("PERSISTENT RESERVE IN is not supported: {e}"),
         ),
-        Some(Err(e)) => check("pr-in", State::Fail, e.clone()),
+        Some(Err(e)) => check("pr-in", State::Fail, e.to_string()),
     });
     let bit = PrType::WriteExclusiveRegistrantsOnly.type_mask_bit();
     v.push(match &f.caps {
@@ -165,15 +223,15 @@ pub fn assess(f: &Facts) -> Vec<Check> {
             ),
         ),
     });
-    let wwids: Vec<&Option<String>> = f.path_wwids.iter().map(|p| &p.1).collect();
+    let wwids: Vec<&Option<Wwid>> = f.path_wwids.iter().map(|p| &p.wwid).collect();
     v.push(if wwids.is_empty() {
         check("same-wwid", State::Skip, "no paths read")
     } else if wwids.iter().any(|w| w.is_none()) {
         let bad: Vec<&str> = f
             .path_wwids
             .iter()
-            .filter(|p| p.1.is_none())
-            .map(|p| p.0.as_str())
+            .filter(|p| p.wwid.is_none())
+            .map(|p| p.path.as_str())
             .collect();
         check(
             "same-wwid",
@@ -194,7 +252,7 @@ pub fn assess(f: &Facts) -> Vec<Check> {
         let all: Vec<String> = f
             .path_wwids
             .iter()
-            .map(|(p, w)| format!("{p}={}", w.as_deref().unwrap_or("?")))
+            .map(|p| format!("{}={}", p.path, p.wwid.as_deref().unwrap_or("?")))
             .collect();
         check(
             "same-wwid",
@@ -206,7 +264,7 @@ pub fn assess(f: &Facts) -> Vec<Check> {
         (None, Some(why)) => check("register-test-key", State::Skip, why.clone()),
         (None, None) => check("register-test-key", State::Skip, "not tried"),
         (Some(Ok(())), _) => check("register-test-key", State::Pass, "registered and removed"),
-        (Some(Err(e)), _) => check("register-test-key", State::Fail, e.clone()),
+        (Some(Err(e)), _) => check("register-test-key", State::Fail, e.to_string()),
     });
     v
 }
@@ -272,8 +330,10 @@ pub fn gather<O: Opener>(opener: &O, dev: &Unit, sys: &Path, write: WriteTest) -
                 f.product = Some(i.inquiry.product_str());
             }
         }
-        f.path_wwids
-            .push((p.display().to_string(), id.ok().and_then(|i| i.wwid)));
+        f.path_wwids.push(PathWwid {
+            path: p.display().to_string(),
+            wwid: id.ok().and_then(|i| i.wwid),
+        });
     }
     let Some(first) = dev.read_order().first().map(|p| p.to_path_buf()) else {
         return f;
@@ -281,7 +341,7 @@ pub fn gather<O: Opener>(opener: &O, dev: &Unit, sys: &Path, write: WriteTest) -
     let d = match opener.open(&first) {
         Ok(d) => d,
         Err(e) => {
-            f.pr_in = Some(Err(e.to_string()));
+            f.pr_in = Some(Err(ProbeError::from(&e)));
             return f;
         }
     };
@@ -298,13 +358,16 @@ pub fn gather<O: Opener>(opener: &O, dev: &Unit, sys: &Path, write: WriteTest) -
                     ..
                 }
             );
-            f.pr_in = Some(Err(e.to_string()));
+            f.pr_in = Some(Err(ProbeError::from(&e)));
             return f;
         }
     };
     let caps = d.report_capabilities();
     f.ptpl_a = caps.as_ref().ok().map(|c| c.ptpl_a);
-    f.caps = Some(caps.map(|c| CapsView::from(&c)).map_err(|e| e.to_string()));
+    f.caps = Some(
+        caps.map(|c| CapsView::from(&c))
+            .map_err(|e| ProbeError::from(&e)),
+    );
     let reservation = d.read_reservation().map(|r| r.reservation);
     f.reservation = reservation
         .as_ref()
@@ -357,7 +420,7 @@ pub fn gather<O: Opener>(opener: &O, dev: &Unit, sys: &Path, write: WriteTest) -
             return f;
         }
         Err(e) => {
-            f.test_key = Some(Err(e.to_string()));
+            f.test_key = Some(Err(ProbeError::from(&e)));
             return f;
         }
     }
@@ -372,16 +435,18 @@ pub fn gather<O: Opener>(opener: &O, dev: &Unit, sys: &Path, write: WriteTest) -
         Ok((false, _)) => Err(format!(
             "{}: the test key was not listed after REGISTER",
             first.display()
-        )),
+        )
+        .into()),
         Ok((true, false)) => Err(format!(
             "{}: the test key stayed after unregistering",
             first.display()
-        )),
+        )
+        .into()),
         Err(e) => {
             // Best effort: remove the test key, and only the test key
             // (REGISTER with it as the old key fails on any other).
             let _ = d.register(k, Key(0), aptpl);
-            Err(e.to_string())
+            Err(ProbeError::from(&e))
         }
     });
     f
@@ -619,8 +684,14 @@ mod tests {
             vendor: Some("LIO-ORG".into()),
             product: Some("disk0".into()),
             path_wwids: vec![
-                ("/dev/sdb".into(), Some("36001405a".into())),
-                ("/dev/sdc".into(), Some("36001405a".into())),
+                PathWwid {
+                    path: "/dev/sdb".into(),
+                    wwid: Some("36001405a".into()),
+                },
+                PathWwid {
+                    path: "/dev/sdc".into(),
+                    wwid: Some("36001405a".into()),
+                },
             ],
             pr_in: Some(Ok(0)),
             caps: Some(Ok(CapsView {
@@ -634,6 +705,28 @@ mod tests {
 
     fn state(c: &[Check], name: &str) -> State {
         c.iter().find(|x| x.name == name).unwrap().state
+    }
+
+    #[test]
+    fn probe_errors_keep_the_sg3_category_and_serialize_as_their_message() {
+        let e = ProbeError::from(&ScsiError::ReservationConflict {
+            device: "/dev/sdb".into(),
+            command: "Register".into(),
+        });
+        assert_eq!(e.category, Some(24));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::Value::String(e.message.clone())
+        );
+        assert_eq!(ProbeError::from("x").category, None);
+        let p = PathWwid {
+            path: "/dev/sdb".into(),
+            wwid: Some("36001405a".into()),
+        };
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({"path": "/dev/sdb", "wwid": "36001405a"})
+        );
     }
 
     #[test]
@@ -663,7 +756,7 @@ mod tests {
         }));
         assert_eq!(state(&assess(&f), "type-5"), State::Skip);
         let mut f = good();
-        f.path_wwids[1].1 = Some("36001405b".into());
+        f.path_wwids[1].wwid = Some("36001405b".into());
         assert_eq!(state(&assess(&f), "same-wwid"), State::Fail);
         let mut f = good();
         f.test_key = Some(Err("conflict".into()));

@@ -9,6 +9,7 @@
 //! `/sys/class/block/X/partition`, `/sys/block/sdX/device/state`). Every
 //! lookup takes a sysfs root, so tests run on fixture trees.
 
+use crate::scsi::wwid::Wwid;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -116,8 +117,8 @@ fn kernel_name(device: &Path, roots: &Roots) -> Option<String> {
 /// `naa.6001405...`) for an sd or sg node, found through the node's device
 /// number (`/sys/dev/{block,char}/MAJ:MIN/device/wwid`). None for anything
 /// else (a regular file, a dm map, a device without the attribute).
-pub fn unit_wwid(device: &Path, roots: &Roots) -> Option<String> {
-    scsi_device_attr(device, roots, "wwid")
+pub fn unit_wwid(device: &Path, roots: &Roots) -> Option<Wwid> {
+    scsi_device_attr(device, roots, "wwid").map(Wwid::from)
 }
 
 /// The SCSI device state (`running`, `offline`, `blocked`, ...) of an sd or

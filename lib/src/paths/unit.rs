@@ -3,6 +3,7 @@
 //! them in, the merging of separately named paths of one unit, and the
 //! initiator port each path goes through.
 
+use crate::scsi::wwid::Wwid;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -108,12 +109,9 @@ pub fn resolve_units(
 /// Joins plain (single-path, not multipath) devices whose unit identity
 /// `wwid` gives the same value into the first of them, in the order given.
 /// Devices without an identity, and maps, are left as they are.
-pub fn merge_paths_of_one_unit(
-    devs: Vec<Unit>,
-    wwid: impl Fn(&Path) -> Option<String>,
-) -> Vec<Unit> {
+pub fn merge_paths_of_one_unit(devs: Vec<Unit>, wwid: impl Fn(&Path) -> Option<Wwid>) -> Vec<Unit> {
     let mut out: Vec<Unit> = Vec::with_capacity(devs.len());
-    let mut ids: Vec<Option<String>> = Vec::with_capacity(devs.len());
+    let mut ids: Vec<Option<Wwid>> = Vec::with_capacity(devs.len());
     for d in devs {
         let id = if d.multipath || d.paths.len() != 1 {
             None

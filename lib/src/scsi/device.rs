@@ -6,6 +6,7 @@
 //! response that did not fit the buffer (PR IN and VPD pages say how long
 //! they are; SPC-4 §6.16 and §7.8).
 
+use super::wwid::Wwid;
 use std::time::Duration;
 
 use super::capacity::Capacity;
@@ -30,7 +31,7 @@ pub struct Identity {
     /// Device identification designators.
     pub designators: Vec<vpd::Designator>,
     /// The WWID in udev's form (`3` + NAA hex, ...).
-    pub wwid: Option<String>,
+    pub wwid: Option<Wwid>,
 }
 
 /// Ok(None) for ILLEGAL REQUEST (an optional page or command the device

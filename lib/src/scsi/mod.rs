@@ -20,3 +20,4 @@ pub mod sgio;
 pub mod transport;
 pub mod transport_id;
 pub mod vpd;
+pub mod wwid;

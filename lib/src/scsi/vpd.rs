@@ -2,6 +2,7 @@
 //! Serial Number (0x80) and Device Identification (0x83), and the WWID in the
 //! form udev and multipath use (designator type digit + hex).
 
+use super::wwid::Wwid;
 use serde::Serialize;
 
 use super::error::DecodeError;
@@ -184,7 +185,7 @@ pub fn decode_device_identification(buf: &[u8]) -> Result<Vec<Designator>, Decod
 /// Preference follows scsi_id: NAA (IEEE registered extended, registered,
 /// extended, local), then EUI-64, then T10 vendor ID, then SCSI name
 /// string; only designators associated with the logical unit count.
-pub fn wwid(designators: &[Designator]) -> Option<String> {
+pub fn wwid(designators: &[Designator]) -> Option<Wwid> {
     let lu = || {
         designators
             .iter()
@@ -217,7 +218,7 @@ pub fn wwid(designators: &[Designator]) -> Option<String> {
         }
         _ => hex(&best.designator),
     };
-    Some(format!("{:x}{}", best.designator_type, body))
+    Some(format!("{:x}{}", best.designator_type, body).into())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! `-partN` for partitions. For a multipath map, `dm-name-<alias>` and
 //! `dm-uuid-mpath-<wwid>` (`11-dm-mpath.rules`, `13-dm-disk.rules`).
 
+use crate::scsi::wwid::Wwid;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -53,7 +54,7 @@ pub fn derive_map(name: &str, wwid: &str) -> Vec<String> {
 
 /// The WWID (udev form) from the sysfs `wwid` attribute's form
 /// (`naa.6001405...`, `eui.0011...`, `t10.LIO-ORG ...`, `name....`).
-pub fn wwid_from_sysfs_attr(s: &str) -> Option<String> {
+pub fn wwid_from_sysfs_attr(s: &str) -> Option<Wwid> {
     let s = s.trim();
     let (digit, rest) = if let Some(r) = s.strip_prefix("naa.") {
         (designator_type::NAA, r.to_ascii_lowercase())
@@ -67,7 +68,7 @@ pub fn wwid_from_sysfs_attr(s: &str) -> Option<String> {
     } else {
         return None;
     };
-    (!rest.is_empty()).then(|| format!("{digit:x}{rest}"))
+    (!rest.is_empty()).then(|| Wwid::from(format!("{digit:x}{rest}")))
 }
 
 /// The links of a `/dev/disk/by-*` directory, read once per scan and

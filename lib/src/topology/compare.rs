@@ -3,6 +3,7 @@
 //! map aliases, different path counts, and failed paths. Units are matched
 //! by WWID; units without one cannot be matched and are ignored.
 
+use crate::scsi::wwid::Wwid;
 use serde::{Deserialize, Serialize};
 
 use super::{Lun, Topology};
@@ -22,26 +23,26 @@ pub enum Side {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {
     /// A unit only one side sees.
-    OnlyIn { side: Side, wwid: String },
+    OnlyIn { side: Side, wwid: Wwid },
     /// The same unit under different by-path names.
     ByPath {
-        wwid: String,
+        wwid: Wwid,
         a: Vec<String>,
         b: Vec<String>,
     },
     /// The same unit under different map aliases (or mapped on one side only).
     MapAlias {
-        wwid: String,
+        wwid: Wwid,
         a: Option<String>,
         b: Option<String>,
     },
     /// Different numbers of paths.
-    PathCount { wwid: String, a: usize, b: usize },
+    PathCount { wwid: Wwid, a: usize, b: usize },
     /// Failed paths on one side (dm failed, checker faulty, or a SCSI
     /// device state other than running).
     FailedPaths {
         side: Side,
-        wwid: String,
+        wwid: Wwid,
         paths: Vec<String>,
     },
 }

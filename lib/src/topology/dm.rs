@@ -9,6 +9,7 @@
 //! states: [`super::dm_mpath`] reads those from device-mapper itself (the
 //! `devicemapper` crate, or captured `dmsetup` text).
 
+use crate::scsi::wwid::Wwid;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -23,7 +24,7 @@ pub struct SysfsMap {
     /// Map name (alias), `mpatha`.
     pub name: String,
     /// WWID (the uuid without `mpath-`).
-    pub wwid: String,
+    pub wwid: Wwid,
     /// Path devices (`sdb`, `sdc`), sorted.
     pub slaves: Vec<String>,
     /// Size in 512-byte sectors.
@@ -45,7 +46,7 @@ pub fn multipath_maps(sys: &Path) -> Vec<SysfsMap> {
             let wwid = uuid.strip_prefix("mpath-")?.to_string();
             Some(SysfsMap {
                 name: sysfs::read_trim(&d.join("dm/name")).unwrap_or_else(|| n.clone()),
-                wwid,
+                wwid: wwid.into(),
                 slaves: sysfs::slaves(sys, &n),
                 sectors: sysfs::read_u64(&d.join("size")),
                 read_only: sysfs::read_u64(&d.join("ro")).map(|r| r != 0),

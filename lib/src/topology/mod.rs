@@ -21,6 +21,7 @@
 //! only ever added, never renamed or removed, and every optional field is
 //! omitted or `null` when unknown.
 
+use crate::scsi::wwid::Wwid;
 use std::fmt;
 use std::str::FromStr;
 
@@ -167,7 +168,7 @@ pub struct Topology {
 pub struct Lun {
     /// The WWID as udev and multipath spell it (`36001405...`), when the
     /// unit has one; units without one are listed once per path.
-    pub wwid: Option<String>,
+    pub wwid: Option<Wwid>,
     /// Peripheral device type (0 disk, 5 CD/DVD, 13 enclosure, ...).
     #[serde(default)]
     pub device_type: Option<u8>,
@@ -230,12 +231,15 @@ impl Lun {
 
     /// A short name for messages: the WWID, or the first path's address.
     pub fn label(&self) -> String {
-        self.wwid.clone().unwrap_or_else(|| {
-            self.paths
-                .first()
-                .map(|p| p.hctl.to_string())
-                .unwrap_or_else(|| "?".into())
-        })
+        self.wwid
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| {
+                self.paths
+                    .first()
+                    .map(|p| p.hctl.to_string())
+                    .unwrap_or_else(|| "?".into())
+            })
     }
 }
 

@@ -23,6 +23,7 @@
 //! ends. Lines that fit none of these shapes are errors naming the line;
 //! nothing here panics on any input.
 
+use crate::scsi::wwid::Wwid;
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_till, take_till1, take_while1};
 use nom::character::complete::{char, digit1, space0, space1};
@@ -39,7 +40,7 @@ pub struct MultipathMap {
     /// Alias (map name), or the WWID when the map has no alias.
     pub name: String,
     /// WWID.
-    pub wwid: String,
+    pub wwid: Wwid,
     /// Kernel name (`dm-0`), when active.
     pub dm: Option<String>,
     /// Vendor of the first path.
@@ -176,7 +177,7 @@ fn header(line: &str) -> Option<MultipathMap> {
     let (vendor, product) = vpr.split_once(',')?;
     Some(MultipathMap {
         name: name.to_string(),
-        wwid: wwid.unwrap_or(name).to_string(),
+        wwid: wwid.unwrap_or(name).into(),
         dm,
         vendor: Some(vendor.trim().to_string()),
         product: Some(product.trim().to_string()),
@@ -388,7 +389,7 @@ pub fn render(maps: &[MultipathMap]) -> String {
 fn render_map(m: &MultipathMap, out: &mut String) {
     let o = |v: &Option<String>| v.clone().unwrap_or_else(|| UNDEF.into());
     out.push_str(&m.name);
-    if m.name != m.wwid {
+    if m.name != m.wwid.as_str() {
         out.push_str(&format!(" ({})", m.wwid));
     }
     if let Some(d) = &m.dm {

@@ -38,6 +38,7 @@
 //! (`[active]`, `[ready]`); those are read too. Lines that fit none of this
 //! are errors naming the line; nothing here panics on any input.
 
+use crate::scsi::wwid::Wwid;
 use std::collections::{BTreeMap, HashSet};
 
 use nom::branch::alt;
@@ -117,7 +118,7 @@ pub struct PathRow {
     /// `dev_st`: `running` or `offline`.
     pub dev_state: Option<String>,
     /// `uuid`: the path's WWID.
-    pub wwid: Option<String>,
+    pub wwid: Option<Wwid>,
     /// `multipath`: alias (name) of the map holding the path.
     pub multipath: Option<String>,
     /// Vendor, from `vend/prod/rev`.
@@ -288,7 +289,7 @@ fn set(row: &mut PathRow, name: &str, v: &str) -> Result<(), String> {
         "dm_st" => row.dm_state = some_unless(unbracket(v), &["undef"]),
         "chk_st" => row.checker_state = some_unless(unbracket(v), &["undef"]),
         "dev_st" => row.dev_state = some_unless(unbracket(v), &["unknown"]),
-        "uuid" => row.wwid = some_unless(v, &[]),
+        "uuid" => row.wwid = some_unless(v, &[]).map(Wwid::from),
         "multipath" => {
             // [orphan], [offline], [unknown]: no map, or one without alias.
             let placeholder = v.starts_with('[') && v.ends_with(']');

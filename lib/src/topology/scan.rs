@@ -12,6 +12,7 @@
 //! are one logical unit. When sysfs lacks the identity, an
 //! [`IdentitySource`] may ask the device itself (SG_IO INQUIRY).
 
+use crate::scsi::wwid::Wwid;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -95,7 +96,7 @@ pub struct ScanOptions {
 struct Found {
     path: ScsiPath,
     device_type: Option<u8>,
-    wwid: Option<String>,
+    wwid: Option<Wwid>,
     designators: Vec<Designator>,
     serial: Option<String>,
     size_bytes: Option<u64>,
@@ -333,7 +334,7 @@ pub fn scan_with(
     };
     let mut luns: Vec<Lun> = Vec::new();
     // Index in `luns` of the unit with each WWID.
-    let mut by_wwid: HashMap<String, usize> = HashMap::new();
+    let mut by_wwid: HashMap<Wwid, usize> = HashMap::new();
     // The devices are read in chunks on parallel threads; the results and
     // warnings come back in name order.
     let names = scsi_device_names(sys)?;

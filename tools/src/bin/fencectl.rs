@@ -670,8 +670,8 @@ fn status(ctx: &Ctx, who: &Who, devs: &Devs, probe: bool, json: bool) -> Result<
             let holder = view
                 .holders
                 .iter()
-                .find(|h| h.0 == d.device)
-                .and_then(|h| h.2.clone());
+                .find(|h| h.device == d.device)
+                .and_then(|h| h.node.clone());
             println!(
                 "{}: generation 0x{:x}, {}{}",
                 d.device,
@@ -879,8 +879,8 @@ fn check(
             "result": r,
         }))?;
     } else {
-        for (d, e) in &r.errors {
-            eprintln!("fencectl: {d}: {e}");
+        for e in &r.errors {
+            eprintln!("fencectl: {}: {}", e.device, e.error);
         }
         match verdict {
             ops::Verdict::Registered => {

@@ -270,7 +270,11 @@ fn act<O: Opener>(
                 return Ok(exit::OK);
             }
             if !r.errors.is_empty() {
-                let e: Vec<String> = r.errors.iter().map(|(d, e)| format!("{d}: {e}")).collect();
+                let e: Vec<String> = r
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.device, e.error))
+                    .collect();
                 return Err(Failed(exit::STATUS, e.join("; ")));
             }
             out.stdout.push_str("Status: OFF\n");
