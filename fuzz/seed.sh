@@ -227,6 +227,18 @@ if want sg_persist_args; then
 	printf -- '-nkl\00x10\0-vvv\0--\0/dev/sdc' | text sg_persist_args cluster
 fi
 
+if want sysfs_attr; then
+	# Attribute files of the fixture trees (state, vendor, dev, uevent, ...),
+	# at most a few hundred, named by their path.
+	mkdir -p "$corpus/sysfs_attr"
+	find "$fix/sysfs" -type f -size -4k | head -400 | while read -r f; do
+		cp "$f" "$corpus/sysfs_attr/seed-$(echo "${f#"$fix"/}" | tr '/' '_')"
+	done
+	printf 'MAJOR=8\nMINOR=16\nDEVNAME=sdb\nDEVTYPE=disk\n' | text sysfs_attr uevent
+	printf '8:16\n' | text sysfs_attr devt
+	printf '18446744073709551615\n' | text sysfs_attr u64max
+fi
+
 for d in "$corpus"/*/; do
 	want "$(basename "$d")" && echo "$(basename "$d"): $(find "$d" -type f | wc -l) files"
 done

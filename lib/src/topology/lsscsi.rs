@@ -54,7 +54,8 @@ enum NodeKind {
     Char,
 }
 
-fn parse_devt(s: &str) -> Option<(u32, u32)> {
+/// A `dev` attribute's `MAJOR:MINOR`.
+pub fn parse_devt(s: &str) -> Option<(u32, u32)> {
     let (a, b) = s.split_once(':')?;
     Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
 }

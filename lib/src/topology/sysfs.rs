@@ -60,25 +60,48 @@ pub fn read_bytes(p: &Path) -> Option<Vec<u8>> {
     Some(v)
 }
 
-/// Reads a text attribute with its trailing newline removed and nothing
-/// else changed (the way lsscsi reads one: first line only).
-pub fn read_line(p: &Path) -> Option<String> {
-    let b = read_bytes(p)?;
-    let s = String::from_utf8_lossy(&b);
-    let line = s.split('\n').next().unwrap_or("");
-    Some(line.to_string())
+/// An attribute's bytes as text: the first line, trailing newline removed
+/// and nothing else changed (the way lsscsi reads one).
+pub fn attr_line(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    s.split('\n').next().unwrap_or("").to_string()
 }
 
-/// Reads a text attribute, whitespace trimmed; empty counts as absent.
-pub fn read_trim(p: &Path) -> Option<String> {
-    let s = read_line(p)?;
+/// An attribute's bytes as text, whitespace trimmed; empty counts as absent.
+pub fn attr_trim(b: &[u8]) -> Option<String> {
+    let s = attr_line(b);
     let t = s.trim();
     (!t.is_empty()).then(|| t.to_string())
 }
 
-/// Reads a decimal attribute.
+/// An attribute's bytes as a decimal number.
+pub fn attr_u64(b: &[u8]) -> Option<u64> {
+    attr_trim(b)?.parse().ok()
+}
+
+/// The `DEVTYPE=` of a `uevent` attribute's bytes.
+pub fn uevent_devtype(b: &[u8]) -> Option<String> {
+    let s = String::from_utf8_lossy(b);
+    s.lines()
+        .find_map(|l| l.strip_prefix("DEVTYPE="))
+        .map(str::to_string)
+}
+
+/// Reads a text attribute with its trailing newline removed and nothing
+/// else changed ([`attr_line`]).
+pub fn read_line(p: &Path) -> Option<String> {
+    read_bytes(p).map(|b| attr_line(&b))
+}
+
+/// Reads a text attribute, whitespace trimmed; empty counts as absent
+/// ([`attr_trim`]).
+pub fn read_trim(p: &Path) -> Option<String> {
+    attr_trim(&read_bytes(p)?)
+}
+
+/// Reads a decimal attribute ([`attr_u64`]).
 pub fn read_u64(p: &Path) -> Option<u64> {
-    read_trim(p)?.parse().ok()
+    attr_u64(&read_bytes(p)?)
 }
 
 /// The entries of a directory, sorted by name; empty when unreadable.
@@ -264,11 +287,8 @@ pub fn guess_subsystem(name: &str) -> Option<&'static str> {
 /// The devtype of a SCSI device directory (`scsi_device`, `scsi_target`,
 /// `scsi_host`), from `uevent` or from the name.
 pub fn scsi_devtype(dir: &Path) -> Option<String> {
-    if let Some(b) = read_bytes(&dir.join("uevent")) {
-        let s = String::from_utf8_lossy(&b);
-        if let Some(t) = s.lines().find_map(|l| l.strip_prefix("DEVTYPE=")) {
-            return Some(t.to_string());
-        }
+    if let Some(t) = read_bytes(&dir.join("uevent")).and_then(|b| uevent_devtype(&b)) {
+        return Some(t);
     }
     let name = dir.file_name()?.to_string_lossy().into_owned();
     if is_hctl(&name) {
@@ -354,6 +374,26 @@ pub fn block_dir(sys: &Path, name: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attribute_bytes_to_values() {
+        assert_eq!(attr_line(b"running\nextra"), "running");
+        assert_eq!(attr_line(b""), "");
+        assert_eq!(attr_trim(b"  LIO-ORG \n"), Some("LIO-ORG".into()));
+        assert_eq!(attr_trim(b" \n"), None);
+        assert_eq!(attr_u64(b"512\n"), Some(512));
+        assert_eq!(attr_u64(b"-1\n"), None);
+        assert_eq!(attr_u64(b"99999999999999999999999\n"), None);
+        assert_eq!(
+            attr_trim(&[0xff, 0xfe, b'a']),
+            Some("\u{fffd}\u{fffd}a".into())
+        );
+        assert_eq!(
+            uevent_devtype(b"MAJOR=8\nDEVTYPE=scsi_device\n"),
+            Some("scsi_device".into())
+        );
+        assert_eq!(uevent_devtype(b"MAJOR=8\n"), None);
+    }
 
     #[test]
     fn names() {
