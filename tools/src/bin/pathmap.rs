@@ -1,9 +1,10 @@
 //! pathmap: the map from logical unit to path, multipath map, partition
 //! and volume group. See pathmap(8).
 //!
-//! Exit status: 0 success (for `diff`: no differences); 1 not found (for
-//! `resolve`/`show`/`lvm-filter`) or differences (for `diff`); 2 usage
-//! error; 3 an input could not be read or parsed (sysfs tree, JSON,
+//! Exit status (the family's table, fencekit(7)): 0 success (for `diff`:
+//! no differences); 1 usage error; 2 not found (for
+//! `resolve`/`show`/`lvm-filter`) or differences (for `diff`); 3 the sysfs
+//! tree cannot be read; 6 an input file cannot be read or parsed (JSON,
 //! `multipath -ll`, `multipathd show paths` or `dmsetup` text, an LVM
 //! report).
 #![forbid(unsafe_code)]
@@ -19,21 +20,19 @@ use fencekit::topology::{
 };
 
 /// Exit status for "not found" and "differences".
-const EXIT_NOT_FOUND: u8 = 1;
-/// Exit status for unreadable or unparsable input.
-const EXIT_INPUT: u8 = 3;
+const EXIT_NOT_FOUND: u8 = fencekit_tools::exit::CONDITION_FALSE;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "pathmap",
     version,
     about = "Map SCSI logical units to paths, multipath maps, partitions and volume groups",
-    after_help = "Exit status: 0 success (diff: no differences); 1 a name not found \
-(show, resolve, lvm-filter) or differences (diff); 2 usage error; 3 an input \
-could not be read or parsed (sysfs tree, JSON, multipath -ll, multipathd or \
-dmsetup text, LVM report). On this host's own /sys and /dev, pathmap also asks \
-device-mapper, udev's database, pvs/lvs and (unless --no-check) the map paths \
-themselves. See pathmap(8)."
+    after_help = "Exit status: 0 success (diff: no differences); 1 usage error; 2 a name not \
+found (show, resolve, lvm-filter) or differences (diff); 3 the sysfs tree cannot be read; \
+6 an input file cannot be read or parsed (JSON, multipath -ll, multipathd or dmsetup text, \
+LVM report). On this host's own /sys and /dev, pathmap also asks device-mapper, udev's \
+database, pvs/lvs and (unless --no-check) the map paths themselves. See pathmap(8), and \
+fencekit(7) for the family's table."
 )]
 struct Cli {
     #[command(flatten)]
@@ -162,15 +161,19 @@ enum Cmd {
 /// An error and the exit status it maps to.
 struct Failure(u8, anyhow::Error);
 
+/// An error with the status [`fencekit_tools::exit_status`] gives it.
 fn input<T>(r: Result<T>) -> Result<T, Failure> {
-    r.map_err(|e| Failure(EXIT_INPUT, e))
+    r.map_err(|e| Failure(fencekit_tools::exit_status(&e), e))
 }
 
+/// An input file's text; one that cannot be read is a bad input.
 fn read(p: &PathBuf) -> Result<String> {
     if p.as_os_str() == "-" {
-        return std::io::read_to_string(std::io::stdin()).context("standard input");
+        return std::io::read_to_string(std::io::stdin())
+            .map_err(|e| fencekit_tools::bad_input(format!("standard input: {e}")));
     }
-    std::fs::read_to_string(p).with_context(|| p.display().to_string())
+    std::fs::read_to_string(p)
+        .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", p.display())))
 }
 
 /// Device-mapper's view of the multipath maps: captured `dmsetup` text,
@@ -211,10 +214,10 @@ fn dm_maps(src: &Source, t: &mut Topology) -> Result<Vec<dm_mpath::DmMap>> {
 fn lvm_reports(src: &Source, t: &mut Topology) -> Result<(Vec<lvm::Row>, Vec<lvm::Row>)> {
     if let Some(f) = &src.pvs_json {
         let pvs = lvm::parse_report(&read(f)?, "pv")
-            .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+            .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", f.display())))?;
         let lvs = match &src.lvs_json {
             Some(f) => lvm::parse_report(&read(f)?, "lv")
-                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?,
+                .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", f.display())))?,
             None => Vec::new(),
         };
         return Ok((pvs, lvs));
@@ -431,7 +434,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             let rows = match vgs_json {
                 Some(f) => input(read(f).and_then(|s| {
-                    lvm::parse_vgs_json(&s).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))
+                    lvm::parse_vgs_json(&s)
+                        .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", f.display())))
                 }))?,
                 None => Vec::new(),
             };
@@ -467,7 +471,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match fencekit_tools::parse_args::<Cli>(&args) {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
+    match run(cli) {
         Ok(c) => ExitCode::from(c),
         Err(Failure(code, e)) => {
             eprintln!("pathmap: {e:#}");
