@@ -143,9 +143,9 @@ struct Output {
 enum Cmd {
     /// Show one unit, named by device, by-path/by-id name, WWID, serial or map.
     Show { name: String },
-    /// Print the canonical device for a name; exit 1 if nothing has it.
+    /// Print the canonical device for a name; exit 2 if nothing has it.
     Resolve { name: String },
-    /// Compare two hosts' `pathmap --json` outputs; exit 1 on differences.
+    /// Compare two hosts' `pathmap --json` outputs; exit 2 on differences.
     Diff { a: PathBuf, b: PathBuf },
     /// lvm.conf global_filter lines rejecting these units, and the VGs on them.
     LvmFilter {
