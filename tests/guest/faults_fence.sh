@@ -66,7 +66,7 @@ step 0 "fk-fault relogin 0 (node1: new ISIDs)" fk-fault relogin 0
 reload_devices
 N1=$(paths 0)
 case " $old_sessions " in *" $FK_LUN0_NODE0_PATH0_SESSION "*) fail "no new session" ;; esac
-step 0 "status --probe from node1's new nexuses" $F status --probe --node node1 -d $N1
+step 2 "status --probe from node1's new nexuses" $F status --probe --node node1 -d $N1
 expect "lacks this node's key"
 [ "$(grep -c "lacks this node's key" /tmp/fk.out)" = $((luns * 2)) ] ||
     fail "status --probe did not report all $((luns * 2)) new nexuses"

@@ -59,11 +59,11 @@ step 0 "check with a vanished device" $F --state-file /tmp/s1v check
 expect "registered on"
 printf '{"node":"node1","key":"0x1","devices":["/dev/sg-gone1","/dev/sg-gone2"]}\n' > /tmp/sgone
 # Nothing readable, so the check would sleep between tries.
-step 3 "check --retry-sleep nan" $F --state-file /tmp/sgone check --retry 1 --retry-sleep nan
+step 1 "check --retry-sleep nan" $F --state-file /tmp/sgone check --retry 1 --retry-sleep nan
 grep -q panicked /tmp/fk.out && fail "check panicked"
-step 5 "check with no readable device" $F --state-file /tmp/sgone check
+step 3 "check with no readable device" $F --state-file /tmp/sgone check
 expect "no device could be read"
-step 5 "check --hard-reboot with no readable device does not reboot" \
+step 3 "check --hard-reboot with no readable device does not reboot" \
     $F --state-file /tmp/sgone check --hard-reboot
 
 keys > /tmp/k.before

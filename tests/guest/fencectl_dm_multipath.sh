@@ -59,7 +59,7 @@ step 24 "node2 cannot write through its map's path" \
 # A path added to node1's map after unfence has no registration.
 step 0 "add nexus 4 to node1's map" dmsetup reload fk1 --table "$(table "$P0" "$P1" "$P4")"
 step 0 "resume" dmsetup resume fk1
-step 0 "status --probe finds the new path without node1's key" \
+step 2 "status --probe finds the new path without node1's key" \
     $F status --node node1 -d /dev/mapper/fk1 --probe --json
 expect "\"$P4\": false"
 expect "\"$P0\": true"

@@ -123,7 +123,7 @@ echo "node2 reads but cannot write on all $i paths ($luns LUNs)"
 step 2 "check node2: key gone" $F --state-file $S2 check
 step 0 "check node1: key registered" $F --state-file $S1 check
 step 4 "node1 refuses to fence itself" $F --state-file $S1 fence --victim node1 --node node1 -d $N1
-step 1 "fenced node2 cannot fence node1" $F --state-file $S2 fence --victim node1 --node node2 -d $N2
+step 3 "fenced node2 cannot fence node1" $F --state-file $S2 fence --victim node1 --node node2 -d $N2
 
 # Rejoin: node 2 unfences again and writes the blocks it read back.
 step 0 "node2 unfences again" $F --state-file $S2 unfence --node node2 -d $N2

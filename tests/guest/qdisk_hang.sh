@@ -1,6 +1,7 @@
 #!/bin/sh
-# Guest test: qdisk reports a timeout (exit 4) within its deadline when the
-# device stops answering, instead of waiting for the device.
+# Guest test: qdisk reports a timeout (exit 3, a device error) within its
+# deadline when the device stops answering, instead of waiting for the
+# device.
 #
 # Two ways of hanging reads, both over LUN 0 of the test bed:
 #   1. a device-mapper delay target whose delay is far above the deadline;
@@ -12,7 +13,7 @@
 # The read itself cannot be interrupted: the thread stuck in it is in
 # uninterruptible sleep, and the kernel reaps the process only when that
 # thread is gone. So the error is timed when it appears, and the process's
-# exit (status 4) once the read has completed (the delay ran out, or the
+# exit (status 3) once the read has completed (the delay ran out, or the
 # map was resumed). See --timeout in qdisk(8).
 #
 # Needs: root, dmsetup, dm-delay, a scratch disk in FK_LUN0_NODE0_SD whose
@@ -60,13 +61,13 @@ hung_dump() {
 	echo "ok: $1: timeout error after $took ms (deadline $DEADLINE_MS ms)"
 }
 
-# reap WHAT: waits for the dump started by hung_dump; it must exit with 4.
+# reap WHAT: waits for the dump started by hung_dump; it must exit with 3.
 reap() {
 	wait "$pid"
 	rc=$?
-	[ "$rc" -eq 4 ] || fail "$1: exit $rc, expected 4 (timeout)"
+	[ "$rc" -eq 3 ] || fail "$1: exit $rc, expected 3 (timeout: a device error)"
 	[ ! -s /tmp/hang.out ] || fail "$1: printed a dump: $(cat /tmp/hang.out)"
-	echo "ok: $1: exit status 4 after $(($(now_ms) - start)) ms"
+	echo "ok: $1: exit status 3 after $(($(now_ms) - start)) ms"
 }
 
 # 1. Delay target.

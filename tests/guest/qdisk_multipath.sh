@@ -31,7 +31,7 @@ if qdisk create -l other --yes --force "$P0" >/tmp/o 2>&1; then
 else
 	rc=$?
 fi
-[ "$rc" -eq 1 ] || fail "create on held path $P0: exit $rc, expected 1: $(cat /tmp/o)"
+[ "$rc" -eq 4 ] || fail "create on held path $P0: exit $rc, expected 4 (refused): $(cat /tmp/o)"
 grep -q "held by" /tmp/o || fail "create on held path $P0 does not say why: $(cat /tmp/o)"
 
 qdisk list >/tmp/list.out 2>/tmp/list.err || fail "list: exit $?: $(cat /tmp/list.err)"

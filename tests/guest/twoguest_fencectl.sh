@@ -48,7 +48,7 @@ expect "complete"
 step 1 b 'dd if=/dev/zero of=$FK_DISK bs=512 count=1 seek=1 oflag=direct 2>/dev/null'
 step 2 b 'fencectl check'
 step 0 a 'fencectl check'
-step 1 b 'fencectl fence --node guest2 --victim guest1'
+step 3 b 'fencectl fence --node guest2 --victim guest1'
 step 0 b 'fencectl unfence --node guest2'
 step 0 a 'printf "action=status\nplug=guest2\n" | fencectl agent'
 expect "Status: ON"

@@ -19,12 +19,12 @@ run 0 a 'fencectl verify -d $FK_SG'
 grep -q "can fence" "$out" || fail "guest a's pass-through disk not accepted"
 case "$FK_DISK_B" in
 scsi-hd)
-    run 1 b 'fencectl verify -d $FK_SG'
+    run 2 b 'fencectl verify -d $FK_SG'
     grep -Eq "FAIL +not-emulated" "$out" || fail "the emulated disk is not named as such"
     grep -Eq "FAIL +pr-in" "$out" || fail "the refused PR IN is not reported"
     ;;
 virtio-blk)
-    run 1 b 'fencectl verify -d $FK_DISK'
+    run 2 b 'fencectl verify -d $FK_DISK'
     grep -Eq "FAIL +not-virtio-blk" "$out" || fail "virtio-blk is not named as the reason"
     ;;
 *) fail "run with --disk-b scsi-hd or virtio-blk" ;;

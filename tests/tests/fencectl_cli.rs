@@ -103,7 +103,7 @@ fn key_helper_prints_fence_scsi_keys() {
     assert_eq!(out(&o), "0x5646444545443030 VFDEED00\n");
     // md5("c2327") starts 0000: node 0 gives key 0, which is refused.
     let o = run(&["key", "--cluster", "c2327", "--node-id", "0"], None);
-    assert_eq!(code(&o), 3);
+    assert_eq!(code(&o), 1);
     assert!(err(&o).contains("is 0"), "{}", err(&o));
 }
 
@@ -139,14 +139,14 @@ fn corosync_text_gives_fence_scsi_positions() {
 }
 
 #[test]
-fn bad_configuration_and_usage_exit_3() {
+fn bad_configuration_exits_6_and_usage_1() {
     let t = tempfile::tempdir().unwrap();
     let f = t.path().join("c.toml");
     std::fs::write(&f, "clustr = \"x\"\n").unwrap();
     let o = run(&["--config", f.to_str().unwrap(), "list"], None);
-    assert_eq!(code(&o), 3);
+    assert_eq!(code(&o), 6);
     assert!(err(&o).contains("c.toml"), "{}", err(&o));
-    assert_eq!(code(&run(&["frobnicate"], None)), 3);
+    assert_eq!(code(&run(&["frobnicate"], None)), 1);
     let o = run(
         &[
             "--config",
@@ -159,7 +159,7 @@ fn bad_configuration_and_usage_exit_3() {
         ],
         None,
     );
-    assert_eq!(code(&o), 3);
+    assert_eq!(code(&o), 6);
     assert!(err(&o).contains("node9"), "{}", err(&o));
 }
 
@@ -188,11 +188,11 @@ fn fence_refuses_to_fence_itself() {
 }
 
 #[test]
-fn check_without_state_file_is_a_usage_error() {
+fn check_without_state_file_is_a_bad_input() {
     let t = tempfile::tempdir().unwrap();
     let s = t.path().join("none.state");
     let o = run(&["--state-file", s.to_str().unwrap(), "check"], None);
-    assert_eq!(code(&o), 3);
+    assert_eq!(code(&o), 6);
     assert!(err(&o).contains("none.state"), "{}", err(&o));
 }
 
@@ -310,7 +310,7 @@ fn check_bad_retry_sleep_is_a_usage_error_not_a_panic() {
             ],
             None,
         );
-        assert_eq!(code(&o), 3, "{bad}: {}", err(&o));
+        assert_eq!(code(&o), 1, "{bad}: {}", err(&o));
         assert!(!err(&o).contains("panicked"), "{bad}: {}", err(&o));
     }
 }

@@ -95,7 +95,7 @@ fn guest_fencectl_verify_refuses_scsi_debug() {
             "set -- $FK_SCSI_DEBUG_SG\n\
          fencectl verify -d \"$1\" > /tmp/v 2>&1; rc=$?\n\
          cat /tmp/v\n\
-         [ \"$rc\" -eq 1 ] || { echo \"exit $rc, expected 1\"; exit 1; }\n\
+         [ \"$rc\" -eq 2 ] || { echo \"exit $rc, expected 2\"; exit 1; }\n\
          grep -Eq 'FAIL +pr-in' /tmp/v || { echo 'no pr-in reason'; exit 1; }\n\
          fencectl verify -d $FK_LUN0_NODE0_SG > /dev/null || { echo 'LIO disk refused'; exit 1; }\n\
          echo 'PASS: scsi_debug refused'\n",

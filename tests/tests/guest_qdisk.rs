@@ -39,7 +39,7 @@ fn guest_qdisk_read_deadline() {
         .run_script_file(guest_script("qdisk_hang.sh"));
     out.assert_success()
         .assert_stdout_contains("ok: delay target (6000 ms): timeout error after")
-        .assert_stdout_contains("ok: suspended map: exit status 4")
+        .assert_stdout_contains("ok: suspended map: exit status 3")
         .assert_stdout_contains("qdisk hang test passed");
 }
 

@@ -163,7 +163,7 @@ fn evict_is_accepted_by_the_independent_reader() {
     }
     for bad in ["0", "17"] {
         let o = qdisk(&["evict", "--node", bad, s(&img)]);
-        assert_eq!(code(&o), 2, "{}", text(&o));
+        assert_eq!(code(&o), 1, "{}", text(&o));
     }
 }
 
@@ -239,7 +239,7 @@ fn dump_json_shows_what_an_independent_writer_wrote() {
 
 fn expect_refusal(img: &Path, what: &str) {
     let o = qdisk(&["create", "-l", "q", "--yes", s(img)]);
-    assert_eq!(code(&o), 1, "{what}: {}", text(&o));
+    assert_eq!(code(&o), 4, "{what}: {}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(what), "{what}: {err}");
     assert!(err.contains("--force"), "{err}");
@@ -310,7 +310,7 @@ fn create_without_terminal_needs_yes() {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_eq!(code(&o), 4, "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--yes"));
     assert!(fs::read(&img).unwrap().iter().all(|&b| b == 0));
 }
@@ -320,20 +320,20 @@ fn errors_have_documented_exit_codes() {
     let t = tempfile::tempdir().unwrap();
     // 3: I/O error (no such file).
     assert_eq!(code(&qdisk(&["dump", s(&t.path().join("missing"))])), 3);
-    // 1: too small.
+    // 3: too small (the device cannot hold a quorum disk).
     let small = t.path().join("small.img");
     File::create(&small).unwrap().set_len(65536).unwrap();
-    assert_eq!(code(&qdisk(&["create", "-l", "q", "-y", s(&small)])), 1);
-    // 5: corrupt header.
+    assert_eq!(code(&qdisk(&["create", "-l", "q", "-y", s(&small)])), 3);
+    // 2: corrupt header (no valid quorum disk there).
     let img = blank(t.path(), "c.img");
     assert_eq!(code(&qdisk(&["create", "-l", "q", "-y", s(&img)])), 0);
     poke(&img, 40, &[0xff]);
     let o = qdisk(&["dump", s(&img)]);
-    assert_eq!(code(&o), 5, "{}", text(&o));
+    assert_eq!(code(&o), 2, "{}", text(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("data CRC"));
-    // 2: usage.
-    assert_eq!(code(&qdisk(&["create", s(&img)])), 2);
-    // 4: timeout, on a FIFO whose open never completes.
+    // 1: usage.
+    assert_eq!(code(&qdisk(&["create", s(&img)])), 1);
+    // 3: timeout (a device error), on a FIFO whose open never completes.
     let fifo = t.path().join("fifo");
     assert!(Command::new("mkfifo")
         .arg(&fifo)
@@ -342,7 +342,7 @@ fn errors_have_documented_exit_codes() {
         .success());
     let t0 = std::time::Instant::now();
     let o = qdisk(&["dump", "--timeout", "300", s(&fifo)]);
-    assert_eq!(code(&o), 4, "{}", text(&o));
+    assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(t0.elapsed() < std::time::Duration::from_secs(3));
 }
 
@@ -391,7 +391,7 @@ fn list_and_find_prefer_multipath_maps() {
     let o = qdisk(&["find", "quorum", "--root", s(r)]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "/dev/mapper/mpatha\n");
-    assert_eq!(code(&qdisk(&["find", "nothing", "--root", s(r)])), 1);
+    assert_eq!(code(&qdisk(&["find", "nothing", "--root", s(r)])), 2);
 }
 
 /// A loop device over an image, detached on drop.
@@ -484,7 +484,7 @@ fn loop_test_create_refuses_a_mounted_device_even_with_force() {
     }
     let o = qdisk(&["create", "-l", "q", "-y", "--force", &lp.dev]);
     let _ = Command::new("umount").arg(&mnt).status();
-    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert_eq!(code(&o), 4, "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("mounted on"), "{err}");
     assert!(!err.contains("use --force"), "{err}");

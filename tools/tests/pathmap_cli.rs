@@ -61,7 +61,7 @@ fn tree_resolve_show_and_exit_codes() {
     );
     let o = pathmap("fc", &["resolve", "wwn-0x600507680c8080a4c800000000000021"]);
     assert_eq!(stdout(&o), "/dev/mapper/mpatha\n");
-    assert_eq!(pathmap("fc", &["resolve", "sdz"]).status.code(), Some(1));
+    assert_eq!(pathmap("fc", &["resolve", "sdz"]).status.code(), Some(2));
     let o = pathmap("sas", &["show", "sda2", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["wwid"], "35000c500a1b2c3d4");
@@ -101,7 +101,7 @@ fn multipath_ll_from_capture_and_diff() {
         .args([&a, &b])
         .output()
         .unwrap();
-    assert_eq!(d.status.code(), Some(1));
+    assert_eq!(d.status.code(), Some(2));
     assert!(
         stdout(&d).contains("35000c500a1b2c3d4: only on A"),
         "{}",
@@ -136,6 +136,6 @@ fn lvm_filter_with_vgs_report() {
     );
     assert_eq!(
         pathmap("sas", &["lvm-filter", "nope"]).status.code(),
-        Some(1)
+        Some(2)
     );
 }

@@ -71,10 +71,7 @@ fn strerror(e: &std::io::Error) -> String {
 }
 
 fn os_status(e: &std::io::Error) -> u8 {
-    match e.raw_os_error() {
-        Some(errno) if (1..47).contains(&errno) => 50 + errno as u8,
-        _ => Category::Other.exit_code(),
-    }
+    crate::scsi::error::os_error_exit_code(e)
 }
 
 /// Decodes every `-X` argument into TransportIDs.

@@ -44,6 +44,22 @@ impl IllegalReason {
     }
 }
 
+/// sg3_utils' base for operating-system errors (`SG_LIB_OS_BASE_ERR`): an
+/// OS error with errno N exits with 50 + N.
+pub const OS_BASE_EXIT_CODE: u8 = 50;
+
+/// The sg3_utils exit status of an operating-system error: 50 + errno for
+/// errno 1 to 46 (so the status stays below sg3_utils' 97), otherwise 99
+/// ([`Category::Other`]), as `sg_convert_errno` in `sg_lib.c`. The one copy
+/// of this rule: every program and mode that reports OS errors the
+/// sg3_utils way calls it.
+pub fn os_error_exit_code(err: &std::io::Error) -> u8 {
+    match err.raw_os_error().and_then(|e| u8::try_from(e).ok()) {
+        Some(errno @ 1..=46) => OS_BASE_EXIT_CODE + errno,
+        _ => Category::Other.exit_code(),
+    }
+}
+
 /// A SCSI command, named for messages and errors: the operation and, for
 /// commands with service actions, which one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,10 +204,7 @@ impl ScsiError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ScsiError::Open { source, .. } | ScsiError::Os { source, .. } => {
-                match source.raw_os_error() {
-                    Some(errno) if (1..47).contains(&errno) => 50 + errno as u8,
-                    _ => Category::Other.exit_code(),
-                }
+                os_error_exit_code(source)
             }
             other => other.category().exit_code(),
         }
@@ -312,6 +325,20 @@ mod tests {
         let e = DecodeError::check_len("READ KEYS", &[0; 4], 8).unwrap_err();
         assert_eq!(e.to_string(), "READ KEYS: 8 bytes needed, only 4 given");
         assert!(DecodeError::check_len("x", &[0; 8], 8).is_ok());
+    }
+
+    #[test]
+    fn os_error_exit_code_is_50_plus_errno_up_to_46() {
+        let os = |n| os_error_exit_code(&std::io::Error::from_raw_os_error(n));
+        assert_eq!(os(libc::EPERM), 51);
+        assert_eq!(os(libc::ENXIO), 56);
+        assert_eq!(os(46), 96);
+        assert_eq!(os(47), 99);
+        assert_eq!(os(0), 99);
+        assert_eq!(os(-1), 99);
+        assert_eq!(os(1000), 99);
+        let no_errno = std::io::Error::new(std::io::ErrorKind::NotFound, "no paths");
+        assert_eq!(os_error_exit_code(&no_errno), 99);
     }
 
     #[test]

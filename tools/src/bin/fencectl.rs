@@ -23,30 +23,32 @@ use fencekit::scsi::transport::RetryPolicy;
 use fencekit::topology::Roots;
 use fencekit_tools::print_json;
 
-/// Exit statuses of fencectl (outside fence-agent mode); fencectl(8).
-mod code {
-    /// Success: done on every device, race won, key registered.
-    pub const OK: u8 = 0;
-    /// An operation failed or is incomplete on some device; verify found
-    /// a disk that cannot fence.
-    pub const FAILED: u8 = 1;
-    /// check: the key is on no device; race: lost.
-    pub const NOT_REGISTERED: u8 = 2;
-    /// Usage or configuration error.
-    pub const USAGE: u8 = 3;
-    /// Refused: fencing this node, or existing registrations without
-    /// --force.
-    pub const REFUSED: u8 = 4;
-    /// check: no device could be read, so nothing is known.
-    pub const UNREADABLE: u8 = 5;
-}
+// Exit statuses outside fence-agent mode: the family's table
+// (fencekit_tools::exit, fencekit(7)); fencectl(8) says which command gives
+// which.
+use fencekit_tools::exit as code;
 
 /// Cluster I/O fencing over SCSI-3 persistent reservations.
 ///
 /// With no arguments and stdin not a terminal, or with `agent`, fencectl
 /// is a Pacemaker fence agent reading name=value lines from stdin.
 #[derive(Parser, Debug)]
-#[command(name = "fencectl", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "fencectl",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    after_help = "Exit status (outside fence-agent mode): 0 done on every device, race won, \
+key registered (check), disks can fence (verify); 1 usage error; 2 this node's key is gone \
+(check), race lost, a disk cannot fence (verify), a path lacks this node's key (status \
+--probe); 3 a device or I/O error, nothing done (no device could be read or changed, a \
+device that does not exist); 4 refused for safety (fencing this node, a key held through \
+another host's port, verify --pair on a LUN in use); 5 partial: done on some devices, \
+failed on others; 6 bad configuration or input file (TOML, corosync text, a missing or bad \
+state file). Fence-agent mode exits with the fence-agent statuses. See fencectl(8), and \
+fencekit(7) for the family's table."
+)]
 struct Cli {
     #[command(flatten)]
     g: Global,
@@ -239,7 +241,7 @@ enum Cmd {
         json: bool,
     },
     /// Watchdog hook: exit 0 if this node's key is on one of its devices,
-    /// 2 if it is gone, 5 if no device could be read.
+    /// 2 if it is gone, 3 if no device could be read.
     Check {
         /// Read the devices this many more times before giving up.
         #[arg(long, default_value_t = 0)]
@@ -289,17 +291,28 @@ fn parse_u16(s: &str) -> Result<u16, String> {
     .map_err(|e| e.to_string())
 }
 
-/// An error with its exit status.
+/// An error with its exit status, which [`fencekit_tools::exit_status`]
+/// computes from the library error.
 struct Fail(u8, anyhow::Error);
 
 impl<E: Into<anyhow::Error>> From<E> for Fail {
     fn from(e: E) -> Fail {
-        Fail(code::FAILED, e.into())
+        let e = e.into();
+        Fail(fencekit_tools::exit_status(&e), e)
     }
 }
 
-fn usage(e: impl Into<anyhow::Error>) -> Fail {
-    Fail(code::USAGE, e.into())
+impl Fail {
+    /// A library error reported by `msg` alone (whose text already says
+    /// what the error's sources would), with the error's status.
+    fn said(e: &(dyn std::error::Error + 'static), msg: impl std::fmt::Display) -> Fail {
+        Fail(fencekit_tools::error_status(e), anyhow!("{msg}"))
+    }
+}
+
+/// A command line that cannot be run.
+fn usage(msg: impl std::fmt::Display) -> Fail {
+    fencekit_tools::usage(msg.to_string()).into()
 }
 
 struct Ctx {
@@ -321,8 +334,7 @@ impl Ctx {
                 cluster: g.cluster.clone(),
                 scheme: g.scheme,
             },
-        )
-        .map_err(usage)?;
+        )?;
         Ok(Ctx { g, cfg })
     }
 
@@ -363,7 +375,7 @@ impl Ctx {
 
     /// A node's key under the key policy ([`source::node_key`]).
     fn key_of(&self, name: &str) -> Result<Key, Fail> {
-        source::node_key(&self.cfg, name).map_err(usage)
+        Ok(source::node_key(&self.cfg, name)?)
     }
 
     /// This node's key: --key, --node, or the state file.
@@ -376,20 +388,20 @@ impl Ctx {
         }
         let p = self.state_path();
         let st = State::load(&p)
-            .map_err(|e| usage(anyhow!("no --node or --key, and the state file: {e}")))?;
-        st.key().map_err(|e| usage(anyhow!(e)))
+            .map_err(|e| Fail::said(&e, format!("no --node or --key, and the state file: {e}")))?;
+        st.key().map_err(|e| Fail::said(&e, &e))
     }
 
     /// Device names: the arguments, or the configuration's; `auto` runs
     /// vgs.
     fn device_names(&self, args: &[String], default: &[String]) -> Result<Vec<String>, Fail> {
         let args = if args.is_empty() { default } else { args };
-        let names = self.cfg.expand_devices(args).map_err(usage)?;
+        let names = self.cfg.expand_devices(args)?;
         let mut out = Vec::new();
         for n in names {
             if n == "auto" {
                 for pv in fencekit::topology::lvm::discover_shared_pvs("vgs")
-                    .map_err(|e| usage(anyhow!(e)))?
+                    .map_err(anyhow::Error::new)?
                 {
                     if !out.contains(&pv) {
                         out.push(pv);
@@ -408,13 +420,11 @@ impl Ctx {
     }
 
     fn resolve(&self, names: &[String]) -> Result<Vec<Unit>, Fail> {
-        paths::resolve_units(names, !self.g.no_multipath, &self.roots()).map_err(|e| {
-            let c = match &e {
-                fencekit::paths::ResolveError::Missing { .. } => code::USAGE,
-                _ => code::FAILED,
-            };
-            Fail(c, e.into())
-        })
+        Ok(paths::resolve_units(
+            names,
+            !self.g.no_multipath,
+            &self.roots(),
+        )?)
     }
 
     fn devices(&self, d: &Devs) -> Result<Vec<Unit>, Fail> {
@@ -504,10 +514,8 @@ fn unfence(
     }
     Ok(if reps.iter().any(|r| r.refused.is_some()) {
         code::REFUSED
-    } else if complete {
-        code::OK
     } else {
-        code::FAILED
+        code::of_devices(reps.iter().filter(|r| r.complete).count(), reps.len())
     })
 }
 
@@ -540,8 +548,7 @@ fn fence(
         mode: mode(preempt_only),
         register,
     };
-    let res = ops::fence(&ctx.opener()?, &set, own, vkey, how)
-        .map_err(|e| Fail(code::REFUSED, e.into()))?;
+    let res = ops::fence(&ctx.opener()?, &set, own, vkey, how)?;
     if json {
         print_json(&serde_json::json!({"command": "fence", "result": res}))?;
     } else {
@@ -581,7 +588,8 @@ fn fence(
             res.devices.len()
         );
     }
-    Ok(if res.complete { code::OK } else { code::FAILED })
+    let done = res.devices.iter().filter(|d| d.complete).count();
+    Ok(code::of_devices(done, res.devices.len()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -604,9 +612,9 @@ fn race_cmd(
     let mut set = ctx.resolve(&names)?;
     let opener = ctx.opener()?;
     if sort_wwid {
-        set = race::sort_by_wwid(&opener, set).map_err(|e| Fail(code::FAILED, e.into()))?;
+        set = race::sort_by_wwid(&opener, set)?;
     }
-    let r = race::race(&opener, &set, own, &losers, mode(preempt_only)).map_err(usage)?;
+    let r = race::race(&opener, &set, own, &losers, mode(preempt_only))?;
     if json {
         print_json(&serde_json::json!({"command": "race", "won": r.won(), "result": r}))?;
     } else {
@@ -641,7 +649,7 @@ fn race_cmd(
     Ok(if r.won() {
         code::OK
     } else {
-        code::NOT_REGISTERED
+        code::CONDITION_FALSE
     })
 }
 
@@ -658,7 +666,6 @@ fn status(ctx: &Ctx, who: &Who, devs: &Devs, probe: bool, json: bool) -> Result<
     let own = if probe { Some(ctx.own_key(who)?) } else { None };
     let st = ops::status(&ctx.opener()?, &set, own);
     let view = ops::cluster_view(&node_keys(ctx), &st);
-    let failed = st.iter().any(|d| d.error.is_some());
     if json {
         print_json(&serde_json::json!({"command": "status", "devices": st, "cluster": view}))?;
     } else {
@@ -709,7 +716,12 @@ fn status(ctx: &Ctx, who: &Who, devs: &Devs, probe: bool, json: bool) -> Result<
             println!("duplicate: {} holds {} {} times", f.device, f.key, f.count);
         }
     }
-    Ok(if failed { code::FAILED } else { code::OK })
+    let read = st.iter().filter(|d| d.error.is_none()).count();
+    let lacking = st.iter().any(|d| d.probed.values().any(|ok| !ok));
+    Ok(match code::of_devices(read, st.len()) {
+        code::OK if lacking => code::CONDITION_FALSE,
+        c => c,
+    })
 }
 
 fn list(ctx: &Ctx, json: bool) -> Result<u8, Fail> {
@@ -799,7 +811,7 @@ fn verify_cmd(
         return Ok(match (&r.refused, r.passed) {
             (Some(_), _) => code::REFUSED,
             (None, true) => code::OK,
-            (None, false) => code::FAILED,
+            (None, false) => code::CONDITION_FALSE,
         });
     }
     let set = ctx.devices(devs)?;
@@ -838,7 +850,7 @@ fn verify_cmd(
     if json {
         print_json(&serde_json::json!({"command": "verify", "passed": all, "devices": out}))?;
     }
-    Ok(if all { code::OK } else { code::FAILED })
+    Ok(if all { code::OK } else { code::CONDITION_FALSE })
 }
 
 trait Label {
@@ -864,9 +876,9 @@ fn check(
     hard_reboot_unreadable: bool,
     json: bool,
 ) -> Result<u8, Fail> {
-    let pause = ops::retry_sleep(retry_sleep).map_err(|e| usage(anyhow!(e)))?;
-    let st = State::load(&ctx.state_path()).map_err(|e| usage(anyhow!(e)))?;
-    let key = st.key().map_err(|e| usage(anyhow!(e)))?;
+    let pause = ops::retry_sleep(retry_sleep).map_err(usage)?;
+    let st = State::load(&ctx.state_path()).map_err(|e| Fail::said(&e, &e))?;
+    let key = st.key().map_err(|e| Fail::said(&e, &e))?;
     let set = ctx.resolve(&st.devices)?;
     let opener = ctx.opener()?;
     let r = ops::watch(&opener, &set, key, retry, pause, &std::thread::sleep);
@@ -895,12 +907,12 @@ fn check(
     if hard_reboot && ops::reboot_on(verdict, hard_reboot_unreadable) {
         eprintln!("fencectl: key {key}: {verdict:?}: rebooting");
         let e = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT);
-        return Err(Fail(code::FAILED, anyhow!("reboot(2): {e:?}")));
+        return Err(anyhow!("reboot(2): {e:?}").into());
     }
     Ok(match verdict {
         ops::Verdict::Registered => code::OK,
-        ops::Verdict::KeyGone => code::NOT_REGISTERED,
-        ops::Verdict::Unreadable => code::UNREADABLE,
+        ops::Verdict::KeyGone => code::CONDITION_FALSE,
+        ops::Verdict::Unreadable => code::DEVICE_ERROR,
     })
 }
 
@@ -921,8 +933,7 @@ fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<
             node: node_name,
             node_id,
         },
-    )
-    .map_err(usage)?;
+    )?;
     if ctx.cfg.scheme == Scheme::Vxfen {
         println!("{} {}", k, k.to_ascii_lossy());
     } else {
@@ -963,7 +974,10 @@ fn agent_mode(input: &str) -> u8 {
 fn run(cli: Cli) -> Result<u8, Fail> {
     if let Cmd::Agent = cli.cmd {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
+        if let Err(e) = std::io::stdin().read_to_string(&mut s) {
+            eprintln!("Failed: reading stdin: {e}");
+            return Ok(agent::exit::GENERIC);
+        }
         return Ok(agent_mode(&s));
     }
     let ctx = Ctx::new(cli.g)?;
@@ -1074,17 +1088,9 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(agent_mode(&s));
     }
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match fencekit_tools::parse_args::<Cli>(&args) {
         Ok(c) => c,
-        Err(e) => {
-            let c = if e.use_stderr() {
-                code::USAGE
-            } else {
-                code::OK
-            };
-            let _ = e.print();
-            return ExitCode::from(c);
-        }
+        Err(c) => return ExitCode::from(c),
     };
     match run(cli) {
         Ok(c) => ExitCode::from(c),

@@ -1,9 +1,10 @@
 //! pathmap: the map from logical unit to path, multipath map, partition
 //! and volume group. See pathmap(8).
 //!
-//! Exit status: 0 success (for `diff`: no differences); 1 not found (for
-//! `resolve`/`show`/`lvm-filter`) or differences (for `diff`); 2 usage
-//! error; 3 an input could not be read or parsed (sysfs tree, JSON,
+//! Exit status (the family's table, fencekit(7)): 0 success (for `diff`:
+//! no differences); 1 usage error; 2 not found (for
+//! `resolve`/`show`/`lvm-filter`) or differences (for `diff`); 3 the sysfs
+//! tree cannot be read; 6 an input file cannot be read or parsed (JSON,
 //! `multipath -ll`, `multipathd show paths` or `dmsetup` text, an LVM
 //! report).
 #![forbid(unsafe_code)]
@@ -19,21 +20,19 @@ use fencekit::topology::{
 use fencekit_tools::print_json;
 
 /// Exit status for "not found" and "differences".
-const EXIT_NOT_FOUND: u8 = 1;
-/// Exit status for unreadable or unparsable input.
-const EXIT_INPUT: u8 = 3;
+const EXIT_NOT_FOUND: u8 = fencekit_tools::exit::CONDITION_FALSE;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "pathmap",
     version,
     about = "Map SCSI logical units to paths, multipath maps, partitions and volume groups",
-    after_help = "Exit status: 0 success (diff: no differences); 1 a name not found \
-(show, resolve, lvm-filter) or differences (diff); 2 usage error; 3 an input \
-could not be read or parsed (sysfs tree, JSON, multipath -ll, multipathd or \
-dmsetup text, LVM report). On this host's own /sys and /dev, pathmap also asks \
-device-mapper, udev's database, pvs/lvs and (unless --no-check) the map paths \
-themselves. See pathmap(8)."
+    after_help = "Exit status: 0 success (diff: no differences); 1 usage error; 2 a name not \
+found (show, resolve, lvm-filter) or differences (diff); 3 the sysfs tree cannot be read; \
+6 an input file cannot be read or parsed (JSON, multipath -ll, multipathd or dmsetup text, \
+LVM report). On this host's own /sys and /dev, pathmap also asks device-mapper, udev's \
+database, pvs/lvs and (unless --no-check) the map paths themselves. See pathmap(8), and \
+fencekit(7) for the family's table."
 )]
 struct Cli {
     #[command(flatten)]
@@ -135,9 +134,9 @@ struct Output {
 enum Cmd {
     /// Show one unit, named by device, by-path/by-id name, WWID, serial or map.
     Show { name: String },
-    /// Print the canonical device for a name; exit 1 if nothing has it.
+    /// Print the canonical device for a name; exit 2 if nothing has it.
     Resolve { name: String },
-    /// Compare two hosts' `pathmap --json` outputs; exit 1 on differences.
+    /// Compare two hosts' `pathmap --json` outputs; exit 2 on differences.
     Diff { a: PathBuf, b: PathBuf },
     /// lvm.conf global_filter lines rejecting these units, and the VGs on them.
     LvmFilter {
@@ -153,15 +152,19 @@ enum Cmd {
 /// An error and the exit status it maps to.
 struct Failure(u8, anyhow::Error);
 
+/// An error with the status [`fencekit_tools::exit_status`] gives it.
 fn input<T>(r: Result<T>) -> Result<T, Failure> {
-    r.map_err(|e| Failure(EXIT_INPUT, e))
+    r.map_err(|e| Failure(fencekit_tools::exit_status(&e), e))
 }
 
+/// An input file's text; one that cannot be read is a bad input.
 fn read(p: &PathBuf) -> Result<String> {
     if p.as_os_str() == "-" {
-        return std::io::read_to_string(std::io::stdin()).context("standard input");
+        return std::io::read_to_string(std::io::stdin())
+            .map_err(|e| fencekit_tools::bad_input(format!("standard input: {e}")));
     }
-    std::fs::read_to_string(p).with_context(|| p.display().to_string())
+    std::fs::read_to_string(p)
+        .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", p.display())))
 }
 
 /// What a view needs beyond sysfs.
@@ -329,7 +332,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             let rows = match vgs_json {
                 Some(f) => input(read(f).and_then(|s| {
-                    lvm::parse_vgs_json(&s).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))
+                    lvm::parse_vgs_json(&s)
+                        .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", f.display())))
                 }))?,
                 None => Vec::new(),
             };
@@ -365,7 +369,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match fencekit_tools::parse_args::<Cli>(&args) {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
+    match run(cli) {
         Ok(c) => ExitCode::from(c),
         Err(Failure(code, e)) => {
             eprintln!("pathmap: {e:#}");

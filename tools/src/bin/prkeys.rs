@@ -20,7 +20,9 @@ use fencekit::scsi::transport::RetryPolicy;
 use fencekit::scsi::transport_id::parse_transport_id_args;
 use fencekit::topology::Roots;
 use fencekit_tools::render;
-use fencekit_tools::{devset_exit_code, parse_key, parse_key_ascii, parse_type, print_json, usage};
+use fencekit_tools::{
+    parse_key, parse_key_ascii, parse_type, print_json, resolve_exit_code, usage,
+};
 use serde::Serialize;
 
 /// Read and change SCSI-3 persistent reservations.
@@ -34,7 +36,19 @@ use serde::Serialize;
 /// program is called as `sg_persist`, prkeys takes sg_persist's command
 /// line and prints sg_persist's output: see prkeys(8), COMPATIBILITY.
 #[derive(Parser, Debug)]
-#[command(name = "prkeys", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "prkeys",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    after_help = "Exit status (sg3_utils' table, as sg_persist): 0 success; 1 syntax error; \
+2 not ready; 3 medium or hardware error; 4 partial: a change reached some paths of a \
+multipath map but not all; 5 illegal request; 6 unit attention; 9 invalid operation code; \
+15 a multipath map without paths; 24 reservation conflict; 33 timeout; 50+N operating-system \
+error N (52: no such device); 97 malformed response; 99 other. With several devices, the \
+status of the first that failed. See prkeys(8), and fencekit(7) for the family's table."
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -247,11 +261,11 @@ struct Report<'a, T: Serialize> {
 /// The exit status of one device's outcome.
 fn status_of<T>(o: &DeviceOutcome<T>, all: bool) -> u8 {
     match (&o.target, o.deciding_error(all)) {
-        (Err(e), _) => devset_exit_code(e),
-        (Ok(_), Some(_)) if o.partial(all) => fencekit_tools::exit::PARTIAL,
+        (Err(e), _) => resolve_exit_code(e),
+        (Ok(_), Some(_)) if o.partial(all) => fencekit_tools::exit::sg3::PARTIAL,
         (_, Some(e)) => e.exit_code(),
         (Ok(_), None) if o.succeeded(all) => 0,
-        _ => fencekit_tools::exit::OTHER,
+        _ => fencekit_tools::exit::sg3::OTHER,
     }
 }
 
@@ -521,23 +535,15 @@ fn main() -> ExitCode {
         return ExitCode::from(fencekit_tools::sg_persist_mode::main(&args));
     }
     // Usage errors exit 1 (sg3_utils' SG_LIB_SYNTAX_ERROR), not clap's 2.
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match fencekit_tools::parse_args::<Cli>(&args) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                fencekit_tools::exit::SYNTAX
-            } else {
-                0
-            };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        Err(code) => return ExitCode::from(code),
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("prkeys: {e:#}");
-            ExitCode::from(fencekit_tools::exit_code(&e))
+            ExitCode::from(fencekit_tools::sg3_exit_status(&e))
         }
     }
 }

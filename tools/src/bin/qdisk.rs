@@ -12,19 +12,21 @@ use fencekit::qdisk::{
     self, format::MAX_NODES, render, scan, Finding, OpenOpts, QdiskDevice, QdiskError,
 };
 
-/// Exit statuses, documented in qdisk(8).
-const EXIT_OK: u8 = 0;
-const EXIT_REFUSED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-const EXIT_IO: u8 = 3;
-const EXIT_TIMEOUT: u8 = 4;
-const EXIT_FORMAT: u8 = 5;
+// Exit statuses: the family's table (fencekit_tools::exit, fencekit(7));
+// qdisk(8) says which command gives which.
+use fencekit_tools::exit;
 
 #[derive(Parser)]
 #[command(
     name = "qdisk",
     version,
-    about = "Quorum disks in the RHEL cluster qdisk format"
+    about = "Quorum disks in the RHEL cluster qdisk format",
+    after_help = "Exit status: 0 success; 1 usage error (also a node outside 1 to 16, a label \
+that cannot be stored); 2 not found: find found no quorum disk with the label, or the \
+device holds no valid quorum disk (a block failed its magic, length or CRC check); 3 a \
+device or I/O error: an open, read or write failed or did not finish within --timeout, or \
+the device cannot hold a quorum disk; 4 refused: create found data or a user of the device, \
+or was not confirmed. See qdisk(8), and fencekit(7) for the family's table."
 )]
 struct Cli {
     /// Deadline of every read and write, in milliseconds.
@@ -129,29 +131,23 @@ impl Failure {
     }
 }
 
-/// The one place that maps library errors to exit statuses.
-fn exit_code(e: &QdiskError) -> u8 {
-    match e {
-        QdiskError::Io { .. } | QdiskError::OutsideRegion { .. } => EXIT_IO,
-        QdiskError::Timeout { .. } => EXIT_TIMEOUT,
-        QdiskError::Format { .. } => EXIT_FORMAT,
-        QdiskError::Geometry { .. }
-        | QdiskError::Refused { .. }
-        | QdiskError::NotConfirmed { .. }
-        | QdiskError::NotExclusive { .. } => EXIT_REFUSED,
-        QdiskError::NodeId { .. } | QdiskError::Label { .. } => EXIT_USAGE,
+impl Failure {
+    /// A library error reported by `message`, with the status
+    /// [`fencekit_tools::error_status`] gives it.
+    fn of(e: &(dyn std::error::Error + 'static), message: impl Into<String>) -> Failure {
+        Failure::new(fencekit_tools::error_status(e), message)
     }
 }
 
 impl From<QdiskError> for Failure {
     fn from(e: QdiskError) -> Failure {
-        Failure::new(exit_code(&e), e.to_string())
+        Failure::of(&e, e.to_string())
     }
 }
 
 impl From<serde_json::Error> for Failure {
     fn from(e: serde_json::Error) -> Failure {
-        Failure::new(EXIT_IO, format!("cannot write JSON: {e}"))
+        Failure::of(&e, format!("cannot write JSON: {e}"))
     }
 }
 
@@ -211,19 +207,21 @@ fn create(cli: &Cli, label: &str, device: &Path, force: bool, yes: bool) -> Resu
     };
     let created = match qdisk::create(&dev, Path::new("/"), &req, &mut confirm) {
         Ok(c) => c,
-        Err(QdiskError::Refused { findings, .. }) => {
+        Err(e @ QdiskError::Refused { .. }) => {
             let mut msg = format!("{}: refusing to create a quorum disk:", device.display());
-            for f in &findings {
-                msg += &format!("\n  {}", f.describe());
+            if let QdiskError::Refused { findings, .. } = &e {
+                for f in findings {
+                    msg += &format!("\n  {}", f.describe());
+                }
+                if findings.iter().all(|f| f.forceable()) {
+                    msg += "\n  (use --force to overwrite)";
+                }
             }
-            if findings.iter().all(|f| f.forceable()) {
-                msg += "\n  (use --force to overwrite)";
-            }
-            return Err(Failure::new(EXIT_REFUSED, msg));
+            return Err(Failure::of(&e, msg));
         }
-        Err(QdiskError::NotConfirmed { .. }) => {
-            return Err(Failure::new(
-                EXIT_REFUSED,
+        Err(e @ QdiskError::NotConfirmed { .. }) => {
+            return Err(Failure::of(
+                &e,
                 why_not.unwrap_or_else(|| "nothing written".into()),
             ))
         }
@@ -257,8 +255,12 @@ fn create(cli: &Cli, label: &str, device: &Path, force: bool, yes: bool) -> Resu
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
-    fencekit_tools::print_json(v)
-        .map_err(|e| Failure::new(EXIT_IO, format!("cannot write JSON: {e}")))
+    fencekit_tools::print_json(v).map_err(|e| {
+        Failure::new(
+            fencekit_tools::exit_status(&e),
+            format!("cannot write JSON: {e}"),
+        )
+    })
 }
 
 fn list(cli: &Cli, root: &Path, label: Option<&str>) -> Result<Vec<render::ListEntry>, Failure> {
@@ -281,7 +283,7 @@ fn dump_view(cli: &Cli, device: &Path) -> Result<render::DumpView, Failure> {
 
 fn parse_hex(s: &str) -> Result<u64, Failure> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16)
-        .map_err(|e| Failure::new(EXIT_USAGE, format!("--incarnation {s}: {e}")))
+        .map_err(|e| Failure::new(exit::USAGE, format!("--incarnation {s}: {e}")))
 }
 
 fn run(cli: &Cli) -> Result<(), Failure> {
@@ -307,7 +309,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let entries = list(cli, root, Some(label))?;
             let Some(first) = entries.first() else {
                 return Err(Failure::new(
-                    EXIT_REFUSED,
+                    exit::CONDITION_FALSE,
                     format!("no quorum disk labelled '{label}'"),
                 ));
             };
@@ -341,7 +343,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             json,
         } => {
             if !interval.is_finite() || *interval < 0.0 {
-                return Err(Failure::new(EXIT_USAGE, "--interval must be >= 0"));
+                return Err(Failure::new(exit::USAGE, "--interval must be >= 0"));
             }
             let redraw = std::io::stdout().is_terminal() && !json;
             let mut n = 0u64;
@@ -397,9 +399,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match fencekit_tools::parse_args::<Cli>(&args) {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
     match run(&cli) {
-        Ok(()) => ExitCode::from(EXIT_OK),
+        Ok(()) => ExitCode::from(exit::OK),
         Err(f) => {
             eprintln!("qdisk: {}", f.message);
             ExitCode::from(f.code)
