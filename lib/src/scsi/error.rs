@@ -188,8 +188,8 @@ impl ScsiError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ScsiError::Open { source, .. } | ScsiError::Os { source, .. } => {
-                match source.raw_os_error() {
-                    Some(errno) if (1..47).contains(&errno) => 50 + errno as u8,
+                match source.raw_os_error().map(u8::try_from) {
+                    Some(Ok(errno)) if (1..47).contains(&errno) => 50 + errno,
                     _ => Category::Other.exit_code(),
                 }
             }
