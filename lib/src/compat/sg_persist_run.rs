@@ -71,8 +71,8 @@ fn strerror(e: &std::io::Error) -> String {
 }
 
 fn os_status(e: &std::io::Error) -> u8 {
-    match e.raw_os_error() {
-        Some(errno) if (1..47).contains(&errno) => 50 + errno as u8,
+    match e.raw_os_error().map(u8::try_from) {
+        Some(Ok(errno)) if (1..47).contains(&errno) => 50 + errno,
         _ => Category::Other.exit_code(),
     }
 }
