@@ -67,8 +67,8 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// The exit status for a device name that did not resolve.
 pub fn devset_exit_code(e: &ResolveError) -> u8 {
     match e {
-        ResolveError::Missing { source, .. } => match source.raw_os_error() {
-            Some(errno) if (1..47).contains(&errno) => 50 + errno as u8,
+        ResolveError::Missing { source, .. } => match source.raw_os_error().map(u8::try_from) {
+            Some(Ok(errno)) if (1..47).contains(&errno) => 50 + errno,
             _ => exit::FILE_ERROR,
         },
         ResolveError::NoPaths { .. } => exit::FILE_ERROR,
