@@ -1,8 +1,9 @@
 //! Generates the raw bindings with bindgen and links libsgutils2.
 use std::env;
+use std::error::Error;
 use std::path::PathBuf;
 
-fn main() {
+fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rustc-link-lib=dylib=sgutils2");
     let bindings = bindgen::Builder::default()
@@ -31,9 +32,14 @@ fn main() {
         .layout_tests(true)
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .generate()
-        .expect("bindgen failed on wrapper.h (are libclang-dev and libsgutils2-dev installed?)");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+        .map_err(|e| {
+            format!(
+                "bindgen failed on wrapper.h (are libclang-dev and libsgutils2-dev installed?): {e}"
+            )
+        })?;
+    let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| format!("OUT_DIR: {e}"))?);
     bindings
         .write_to_file(out.join("bindings.rs"))
-        .expect("cannot write bindings.rs");
+        .map_err(|e| format!("cannot write bindings.rs: {e}"))?;
+    Ok(())
 }

@@ -3,6 +3,9 @@
 //! directory), and `unsafe` appears only in `linux/`. docs/ARCHITECTURE.md
 //! describes the layers; this test keeps them true.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,9 @@
 //! by the library. Captured with `sg_raw -r 8192 -o FILE DEV <cdb>` and
 //! `od -An -tx1 -v FILE` in `scripts/testbed/run-in-guest --nodes 2`.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use fencekit::scsi::capacity::Capacity;
 use fencekit::scsi::inquiry::StandardInquiry;
 use fencekit::scsi::pr::{Capabilities, FullStatus, Key, PrType, ReadKeys, ReadReservation};

@@ -2,6 +2,9 @@
 //! reconstructed by libmultipath/print.c's rules) parsed into rows, malformed ones refused with the line named, and
 //! the rows' path states merged into the model of the `fc` sysfs fixture.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use fencekit::topology::mpathd::{self, PathRow};

@@ -3,6 +3,9 @@
 //! byte: with captures of lsscsi 0.31 run on the same trees, and, where
 //! `lsscsi` is installed, with a live run.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -14,6 +14,9 @@
 //! tests `twoguest_*`, so that one filter selects them, and run them with
 //! `--test-threads=1`: every guest is a QEMU process emulating a CPU.
 
+// A test harness: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::env;
 use std::ffi::OsString;
 use std::fmt;

@@ -2,6 +2,9 @@
 //! the configuration, fence-agent mode (parsing, metadata, exit codes) and
 //! the refusals that come before any I/O.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,6 +1,9 @@
 //! End-to-end tests of `prkeys` that need no SCSI device: usage errors
 //! exit 1 (sg3_utils' syntax error), before any device is opened.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -3,6 +3,9 @@
 //! independent Python reader and writer (`tests/qdisk/*.py`) that do not use
 //! the fencekit library.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -192,7 +195,7 @@ fn dump_json_shows_what_an_independent_writer_wrote() {
             let w = &want["nodes"][n.to_string()];
             assert_eq!(g["offset"], 4096 * n);
             assert_eq!(g["error"], Value::Null);
-            let st = w["state"].as_u64().unwrap() as usize;
+            let st = usize::try_from(w["state"].as_u64().unwrap()).unwrap();
             assert_eq!(g["state"], names[st], "node {n}");
             assert_eq!(g["state_value"], w["state"]);
             for k in [
@@ -207,7 +210,10 @@ fn dump_json_shows_what_an_independent_writer_wrote() {
                 assert_eq!(g[k], w[k], "node {n} field {k}");
             }
             assert_eq!(g["message_value"], w["msg"]);
-            assert_eq!(g["message"], msgs[w["msg"].as_u64().unwrap() as usize]);
+            assert_eq!(
+                g["message"],
+                msgs[usize::try_from(w["msg"].as_u64().unwrap()).unwrap()]
+            );
             assert_eq!(g["online"], w["online"], "node {n} online");
             assert_eq!(g["master"], w["master"], "node {n} master");
             assert_eq!(

@@ -2,6 +2,8 @@
 //! it, for the cases that need no SCSI device: usage errors exit 1 in every
 //! program, bad configuration and input files 6, a false condition 2, and
 //! prkeys keeps sg3_utils' statuses.
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

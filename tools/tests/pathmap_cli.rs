@@ -1,6 +1,9 @@
 //! pathmap on the library's sysfs fixture trees: output modes, subcommands
 //! and exit codes.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

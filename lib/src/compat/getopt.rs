@@ -158,6 +158,15 @@ pub fn scan_hex_u64(s: &str) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// C's `sscanf(s, "%x")` into an `unsigned int`, as sg_persist reads
+/// `--alloc-length` and `--prout-type`: glibc converts to an unsigned long
+/// and stores its low 32 bits.
+// Truncates on purpose: that is the value the C program goes on with.
+#[allow(clippy::cast_possible_truncation)]
+pub fn scan_hex_u32(s: &str) -> Option<u32> {
+    scan_hex_u64(s).map(|v| v as u32)
+}
+
 /// sg3_utils' `sg_get_num`: decimal with an optional multiplier suffix
 /// (c, w, b/k/KiB, m/MiB, g/GiB, kB, MB, GB), or hex with a `0x` prefix or
 /// an `h` suffix. None for anything else.
@@ -274,6 +283,9 @@ mod tests {
         assert_eq!(scan_hex_u64(""), None);
         assert_eq!(scan_hex_u64("0"), Some(0));
         assert_eq!(scan_hex_u64("ffffffffffffffffff"), Some(u64::MAX));
+        assert_eq!(scan_hex_u32("100000008"), Some(8));
+        assert_eq!(scan_hex_u32("-1"), Some(u32::MAX));
+        assert_eq!(scan_hex_u32("ffffffffffffffffff"), Some(u32::MAX));
     }
 
     #[test]

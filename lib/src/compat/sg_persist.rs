@@ -288,7 +288,8 @@ pub fn hex_response(sa: InServiceAction, buf: &[u8], hex: u8) -> String {
         let _ = writeln!(s, "Additional length={add}");
     }
     let room = buf.len() - 8;
-    if add as u32 as usize > room {
+    // A negative length is a huge unsigned one to sg_persist: too large.
+    if usize::try_from(add).map_or(true, |a| a > room) {
         let _ = writeln!(s, "Additional length too large={add}, truncate");
         s.push_str(&dstrhex(&buf[8..], 1));
     } else {
@@ -686,7 +687,7 @@ mod tests {
 
         #[test]
         fn read_keys_lists_every_key(keys in proptest::collection::vec(any::<u64>(), 0..20)) {
-            let rk = ReadKeys { generation: 1, additional_length: 8 * keys.len() as u32,
+            let rk = ReadKeys { generation: 1, additional_length: u32::try_from(8 * keys.len()).unwrap(),
                                 keys: keys.iter().copied().map(Key).collect() };
             let s = read_keys(&rk);
             prop_assert_eq!(s.lines().count(), 1 + keys.len());
@@ -696,7 +697,7 @@ mod tests {
         fn full_status_lines_per_descriptor(n in 0usize..5, holder in any::<bool>()) {
             let d = StatusDescriptor { key: Key(1), all_tg_pt: false, r_holder: holder, scope: 0,
                 pr_type: PrType::WriteExclusive, relative_target_port: 1, transport_id: vec![] };
-            let fs = FullStatus { generation: 0, additional_length: 24 * n as u32, descriptors: vec![d; n] };
+            let fs = FullStatus { generation: 0, additional_length: u32::try_from(24 * n).unwrap(), descriptors: vec![d; n] };
             let per = if holder { 5 } else { 4 };
             prop_assert_eq!(full_status(&fs).lines().count(), 1 + per * n + usize::from(n == 0));
         }

@@ -4,7 +4,7 @@
 //! result is either a [`SgPersistOpts`] to run or an [`Exit`] that says
 //! what to print and which status to return.
 
-use super::getopt::{getopt_long, scan_hex_u64, sg_get_num, HasArg, Item, LongOpt};
+use super::getopt::{getopt_long, scan_hex_u32, scan_hex_u64, sg_get_num, HasArg, Item, LongOpt};
 
 /// PR IN allocation length limit and default (sg_persist's MX_ALLOC_LEN).
 pub const MX_ALLOC_LEN: u32 = 8192;
@@ -224,7 +224,7 @@ pub fn parse(prog: &str, args: &[String]) -> Invocation {
                 let v = if c == 'm' {
                     sg_get_num(&arg).and_then(|v| u32::try_from(v).ok())
                 } else {
-                    scan_hex_u64(&arg).map(|v| v as u32)
+                    scan_hex_u32(&arg)
                 };
                 match v {
                     None => {
@@ -240,9 +240,9 @@ pub fn parse(prog: &str, args: &[String]) -> Invocation {
                     Some(v) => op.alloc_len = v,
                 }
             }
-            'Q' => match scan_hex_u64(&arg) {
-                Some(v) if v <= 0xffff => op.rtp = v as u16,
-                Some(_) => {
+            'Q' => match scan_hex_u64(&arg).map(u16::try_from) {
+                Some(Ok(v)) => op.rtp = v,
+                Some(Err(_)) => {
                     return exit(
                         "argument to '--relative-target-port' 0 to ffff inclusive\n",
                         false,
@@ -257,8 +257,8 @@ pub fn parse(prog: &str, args: &[String]) -> Invocation {
                     )
                 }
             },
-            'T' => match scan_hex_u64(&arg) {
-                Some(v) => op.prout_type = v as u32,
+            'T' => match scan_hex_u32(&arg) {
+                Some(v) => op.prout_type = v,
                 None => return exit("bad argument to '--prout-type'\n", false, SYNTAX_ERROR),
             },
             'U' => op.unreg = true,

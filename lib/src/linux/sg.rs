@@ -10,7 +10,10 @@ use fencekit_sys as sys;
 
 /// Largest sense buffer SPC allows (252 bytes); the kernel copies what the
 /// device returned, up to this.
-pub const SENSE_LEN: usize = 252;
+pub const SENSE_LEN: usize = MX_SB_LEN as usize;
+
+/// [`SENSE_LEN`] as the header's one-byte `mx_sb_len` field holds it.
+const MX_SB_LEN: u8 = 252;
 
 /// What one SG_IO hands back: the ioctl's result and the header fields
 /// that matter, with the buffers it owned.
@@ -69,7 +72,7 @@ pub fn sg_io(fd: &File, cdb: &[u8], data_in: bool, mut data: Vec<u8>, timeout_ms
         interface_id: i32::from(b'S'),
         dxfer_direction: direction,
         cmd_len: cdb_len,
-        mx_sb_len: SENSE_LEN as u8,
+        mx_sb_len: MX_SB_LEN,
         iovec_count: 0,
         dxfer_len,
         dxferp,

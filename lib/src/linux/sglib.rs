@@ -20,6 +20,12 @@ const BUF: usize = 1024;
 /// 4-byte header plus its 16-bit ADDITIONAL LENGTH).
 const TID_PAD: usize = 4 + 0xffff;
 
+/// `buf`'s length as sg_lib's `int` length argument. Saturates: a length
+/// shorter than the buffer is always safe to pass.
+fn c_len(buf: &[u8]) -> c_int {
+    c_int::try_from(buf.len()).unwrap_or(c_int::MAX)
+}
+
 /// Converts the NUL-terminated contents of `buf` to a `String`.
 fn from_buf(buf: &[u8]) -> String {
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
@@ -39,9 +45,10 @@ fn from_static(p: *const c_char) -> Option<String> {
 /// sg3_utils' name of a sense key ("Unit Attention", "Illegal Request", ...).
 pub fn sense_key_str(key: u8) -> String {
     let mut buf = [0u8; BUF];
-    // SAFETY: `buf` is writable for BUF bytes and BUF is the length passed;
-    // sg_lib writes at most that many bytes, NUL included.
-    unsafe { sys::sg_get_sense_key_str(c_int::from(key), BUF as c_int, buf.as_mut_ptr().cast()) };
+    // SAFETY: `buf` is writable for BUF bytes and the length passed is at
+    // most that (`c_len`); sg_lib writes at most that many bytes, NUL
+    // included.
+    unsafe { sys::sg_get_sense_key_str(c_int::from(key), c_len(&buf), buf.as_mut_ptr().cast()) };
     from_buf(&buf)
 }
 
@@ -54,7 +61,7 @@ pub fn asc_ascq_str(asc: u8, ascq: u8) -> String {
         sys::sg_get_asc_ascq_str(
             c_int::from(asc),
             c_int::from(ascq),
-            BUF as c_int,
+            c_len(&buf),
             buf.as_mut_ptr().cast(),
         )
     };
@@ -65,7 +72,7 @@ pub fn asc_ascq_str(asc: u8, ascq: u8) -> String {
 pub fn pdt_str(pdt: u8) -> String {
     let mut buf = [0u8; BUF];
     // SAFETY: as in `sense_key_str`: the buffer and its length match.
-    unsafe { sys::sg_get_pdt_str(c_int::from(pdt), BUF as c_int, buf.as_mut_ptr().cast()) };
+    unsafe { sys::sg_get_pdt_str(c_int::from(pdt), c_len(&buf), buf.as_mut_ptr().cast()) };
     from_buf(&buf)
 }
 
@@ -74,7 +81,7 @@ pub fn trans_proto_str(proto: u8) -> String {
     let mut buf = [0u8; BUF];
     // SAFETY: as in `sense_key_str`: the buffer and its length match.
     unsafe {
-        sys::sg_get_trans_proto_str(c_int::from(proto), BUF as c_int, buf.as_mut_ptr().cast())
+        sys::sg_get_trans_proto_str(c_int::from(proto), c_len(&buf), buf.as_mut_ptr().cast())
     };
     from_buf(&buf)
 }
@@ -88,7 +95,7 @@ pub fn category_str(category: u8, verbose: bool) -> String {
     unsafe {
         sys::sg_get_category_sense_str(
             c_int::from(category),
-            BUF as c_int,
+            c_len(&buf),
             buf.as_mut_ptr().cast(),
             c_int::from(verbose),
         )
@@ -104,12 +111,13 @@ pub fn exit_str(status: u8, longer: bool) -> Option<String> {
         return None;
     }
     let mut buf = [0u8; 256];
-    // SAFETY: `buf` is writable for its full length, which is what is passed.
+    // SAFETY: `buf` is writable for its full length, and the length passed
+    // is at most that (`c_len`).
     let ok = unsafe {
         sys::sg_exit2str(
             c_int::from(status),
             longer,
-            buf.len() as c_int,
+            c_len(&buf),
             buf.as_mut_ptr().cast(),
         )
     };

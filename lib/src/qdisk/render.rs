@@ -17,6 +17,9 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+// Month and day fit: `doe` is a `rem_euclid`, so `mp` is in 0..=11, the
+// month in 1..=12 and the day in 1..=31.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn civil(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -37,9 +40,12 @@ pub fn ctime_utc(secs: u64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil(days);
+    // Fits: a `rem_euclid(7)` is in 0..7.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let weekday = days.rem_euclid(7) as usize;
     format!(
         "{} {} {:2} {:02}:{:02}:{:02} {}",
-        DAYS[days.rem_euclid(7) as usize],
+        DAYS[weekday],
         MONTHS[(m - 1) as usize],
         d,
         rem / 3600,

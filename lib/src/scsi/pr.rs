@@ -965,10 +965,10 @@ mod tests {
         assert_eq!(PrType::from_code(0).name(), "obsolete [0]");
         assert_eq!(PrType::from_code(9).name(), "obsolete [9]");
         assert_eq!(PrType::from_code(0xa).name(), "obsolete [0xa]");
-        for (i, t) in PrType::ALL.iter().enumerate() {
+        for (n, t) in (1u32..).zip(PrType::ALL.iter()) {
             assert_eq!(PrType::from_code(t.code()), *t);
-            assert_eq!(t.to_block_pr_type(), Some(i as u32 + 1));
-            assert_eq!(PrType::from_block_pr_type(i as u32 + 1), Some(*t));
+            assert_eq!(t.to_block_pr_type(), Some(n));
+            assert_eq!(PrType::from_block_pr_type(n), Some(*t));
             assert_eq!(t.short_name().unwrap().parse::<PrType>().unwrap(), *t);
             assert_eq!(t.name().to_uppercase().parse::<PrType>().unwrap(), *t);
             assert_eq!(t.code().to_string().parse::<PrType>().unwrap(), *t);
@@ -1501,7 +1501,7 @@ mod tests {
 
         #[test]
         fn read_keys_round_trip(gen in any::<u32>(), keys in proptest::collection::vec(any::<u64>(), 0..40)) {
-            let rk = ReadKeys { generation: gen, additional_length: 8 * keys.len() as u32,
+            let rk = ReadKeys { generation: gen, additional_length: u32::try_from(8 * keys.len()).unwrap(),
                                 keys: keys.into_iter().map(Key).collect() };
             prop_assert_eq!(ReadKeys::decode(&rk.encode()).unwrap(), rk);
         }
@@ -1515,7 +1515,8 @@ mod tests {
 
         #[test]
         fn capabilities_round_trip(b2 in any::<u8>(), b3 in any::<u8>(), mask in any::<u16>()) {
-            let c = Capabilities::decode(&[0, 8, b2, b3, (mask >> 8) as u8, mask as u8, 0, 0]).unwrap();
+            let [m0, m1] = mask.to_be_bytes();
+            let c = Capabilities::decode(&[0, 8, b2, b3, m0, m1, 0, 0]).unwrap();
             prop_assert_eq!(Capabilities::decode(&c.encode()).unwrap(), c);
         }
 

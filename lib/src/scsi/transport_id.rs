@@ -643,8 +643,8 @@ mod tests {
             hex("01 00 00 07 00 00 01 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00")
         );
         let mut port_id = [0u8; 16];
-        for (i, b) in port_id.iter_mut().enumerate() {
-            *b = i as u8 + 1;
+        for (n, b) in (1u8..).zip(port_id.iter_mut()) {
+            *b = n;
         }
         let srp = TransportId::Srp { port_id };
         let e = srp.encode();

@@ -237,7 +237,7 @@ pub(crate) mod tests {
         ]);
         // T10 vendor ID, LU, ASCII.
         let t10 = b"LIO-ORG fk0001";
-        body.extend_from_slice(&[0x02, 0x01, 0x00, t10.len() as u8]);
+        body.extend_from_slice(&[0x02, 0x01, 0x00, u8::try_from(t10.len()).unwrap()]);
         body.extend_from_slice(t10);
         // Relative target port 1, target port association, PIV, protocol SAS(6).
         body.extend_from_slice(&[0x61, 0x94, 0x00, 0x04, 0, 0, 0, 1]);
@@ -245,10 +245,10 @@ pub(crate) mod tests {
         body.extend_from_slice(&[0x61, 0x95, 0x00, 0x04, 0, 0, 0, 0]);
         // SCSI name string, target port, UTF-8, padded to 4.
         let name = b"naa.5001405aaaaaaaaa,t,0x0001\0\0\0";
-        body.extend_from_slice(&[0x63, 0x98, 0x00, name.len() as u8]);
+        body.extend_from_slice(&[0x63, 0x98, 0x00, u8::try_from(name.len()).unwrap()]);
         body.extend_from_slice(name);
         let mut page = vec![0x00, 0x83];
-        page.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        page.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
         page.extend_from_slice(&body);
         page
     }

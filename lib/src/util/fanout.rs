@@ -80,17 +80,20 @@ where
         }
     });
     drop(permits);
-    slots
+    // Every index below items.len() was taken by one worker and its slot
+    // filled before the scope ended (a worker's panic was resumed above, so
+    // no lock is poisoned either).
+    #[allow(clippy::expect_used)]
+    let results = slots
         .into_iter()
         .map(|m| {
             m.into_inner()
                 .ok()
                 .flatten()
-                // Every index below items.len() was taken by one worker
-                // and its slot filled before the scope ended.
                 .expect("every item was worked")
         })
-        .collect()
+        .collect();
+    results
 }
 
 /// Runs `f` on chunks of `items` in parallel with [`par_map`], one chunk per
