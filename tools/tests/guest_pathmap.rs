@@ -22,7 +22,6 @@ fn guest_pathmap_matches_lsscsi() {
         .lun_size_mb(4)
         .scsi_debug("dev_size_mb=4")
         .file(common::PATHMAP)
-        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(150))
         .run_script_file(guest_script("pathmap_lio.sh"));
     out.assert_success()
@@ -41,7 +40,6 @@ fn guest_pathmap_multipath() {
         .lun_size_mb(4)
         .multipath(true)
         .file(common::PATHMAP)
-        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(180))
         .run_script_file(guest_script("pathmap_lio.sh"));
     out.assert_success()
@@ -61,7 +59,6 @@ fn guest_pathmap_failed_path_and_volume_group() {
         .lun_size_mb(16)
         .multipath(true)
         .file(common::PATHMAP)
-        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(240))
         .run_script_file(guest_script("pathmap_failover.sh"));
     out.assert_success()
@@ -84,7 +81,6 @@ fn guest_pathmap_udev_database_equals_sysfs() {
     let out = common::lio(2, 2)
         .lun_size_mb(4)
         .file(common::PATHMAP)
-        .file(guest_script("checks.sh"))
         .timeout(Duration::from_secs(180))
         .run_script_file(guest_script("pathmap_udev.sh"));
     out.assert_success()

@@ -57,7 +57,7 @@ fn guest_qdisk_4k_sectors() {
         .timeout(Duration::from_secs(120))
         .run_script(
             r#"set -u
-fail() { echo "FAIL: $*"; exit 1; }
+. /fk/bin/steps.sh
 d=${FK_SCSI_DEBUG_SD%% *}
 [ -n "$d" ] || fail "no scsi_debug disk"
 ssz=$(cat /sys/block/${d#/dev/}/queue/logical_block_size)
