@@ -3,30 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::out;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../lib/tests/fixtures")
-        .join(name)
-}
-
-fn pathmap(tree: &str, args: &[&str]) -> Output {
-    let base = fixture("sysfs").join(tree);
-    Command::new(common::PATHMAP)
-        .arg("--sysfs-root")
-        .arg(base.join("sys"))
-        .arg("--dev-root")
-        .arg(base.join("dev"))
-        .arg("--mountinfo")
-        .arg(base.join("proc/mountinfo"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use common::{fixture, out, pathmap};
 
 #[test]
 fn lsscsi_modes_match_captured_lsscsi() {

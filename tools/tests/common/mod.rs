@@ -6,7 +6,8 @@
 // Each test file uses its own subset of these.
 #![allow(dead_code)]
 
-use std::process::Output;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use fencekit_tests::{guest_script, Fabric, Guest};
 
@@ -34,6 +35,28 @@ pub fn err(o: &Output) -> String {
 /// Both streams, labelled, for assertion messages.
 pub fn text(o: &Output) -> String {
     format!("stdout:\n{}\nstderr:\n{}", out(o), err(o))
+}
+
+/// A fixture of the library's tests: `lib/tests/fixtures/NAME`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../lib/tests/fixtures")
+        .join(name)
+}
+
+/// `pathmap ARGS` on the sysfs fixture tree `tree` (fc, iscsi, sas, virtio).
+pub fn pathmap(tree: &str, args: &[&str]) -> Output {
+    let base = fixture("sysfs").join(tree);
+    Command::new(PATHMAP)
+        .arg("--sysfs-root")
+        .arg(base.join("sys"))
+        .arg("--dev-root")
+        .arg(base.join("dev"))
+        .arg("--mountinfo")
+        .arg(base.join("proc/mountinfo"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 /// One guest on tcm_loop with `nodes` nexuses to each of `luns` LUNs, with
