@@ -13,7 +13,9 @@ export PATH := $(HOME)/.cargo/bin:/root/.cargo/bin:$(PATH)
 
 CARGO ?= cargo
 # Guest tests are named guest_* and two-guest tests twoguest_*; both live in
-# the fencekit-tests crate. Each guest is a QEMU process: one test at a time.
+# tools/tests/ (package fencekit-tools), beside the host tests of the
+# programs, and use the harness in tests/ (fencekit-tests). Each guest is a
+# QEMU process: one test at a time.
 GUEST_TEST_ARGS := --test-threads=1
 TEST_LOG_DIR := .cache/test-logs
 
@@ -37,12 +39,12 @@ testbed:
 build:
 	$(CARGO) build --workspace --all-targets
 
-# Unit and host tests everywhere; the guest tests of fencekit-tests are left
-# to guest-test. (Only that crate is filtered, so that a host test elsewhere
-# whose name happens to contain "guest_" still runs here.)
+# Unit and host tests everywhere; the guest tests of fencekit-tools are left
+# to guest-test. (Only that package is filtered, so that a host test
+# elsewhere whose name happens to contain "guest_" still runs here.)
 host-test:
-	$(CARGO) test --workspace --exclude fencekit-tests --no-fail-fast
-	$(CARGO) test -p fencekit-tests --no-fail-fast -- --skip guest_
+	$(CARGO) test --workspace --exclude fencekit-tools --no-fail-fast
+	$(CARGO) test -p fencekit-tools --no-fail-fast -- --skip guest_
 
 # The guest suites. FENCEKIT_TESTBED=require turns a missing test bed into a
 # failure instead of a skip. Fails when a suite fails or when no guest test
@@ -52,10 +54,10 @@ guest-test:
 	export FENCEKIT_TESTBED=require; \
 	rc=0; \
 	echo "== guest suite (guest_*)"; \
-	$(CARGO) test -p fencekit-tests --no-fail-fast -- $(GUEST_TEST_ARGS) guest_ --skip twoguest_ 2>&1 \
+	$(CARGO) test -p fencekit-tools --no-fail-fast -- $(GUEST_TEST_ARGS) guest_ --skip twoguest_ 2>&1 \
 		| tee $(TEST_LOG_DIR)/guest.log || rc=1; \
 	echo "== two-guest suite (twoguest_*)"; \
-	$(CARGO) test -p fencekit-tests --no-fail-fast -- $(GUEST_TEST_ARGS) twoguest_ 2>&1 \
+	$(CARGO) test -p fencekit-tools --no-fail-fast -- $(GUEST_TEST_ARGS) twoguest_ 2>&1 \
 		| tee $(TEST_LOG_DIR)/twoguest.log || rc=1; \
 	count() { { grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$$1" || true; } | awk '{s += $$4} END {print s + 0}'; }; \
 	g=$$(count $(TEST_LOG_DIR)/guest.log); t=$$(count $(TEST_LOG_DIR)/twoguest.log); \

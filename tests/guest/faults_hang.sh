@@ -13,8 +13,6 @@ set -u
 
 [ "${FK_FABRIC:-}" = iscsi ] || fail "needs the iscsi fabric"
 luns=2 base=0
-# Milliseconds since boot.
-now_ms() { read -r _u _ < /proc/uptime; echo $(( ${_u%.*} * 1000 + 10 * $(echo "${_u#*.}" | sed 's/^0//') )); }
 # timed WANT LIMIT_MS WHAT CMD...: step, and fail if it took longer.
 timed() {
     _want=$1 _limit=$2 _what=$3

@@ -15,7 +15,6 @@ table() {
     for d in "$@"; do t="$t $(devt "$d") 1000"; done
     echo "$t"
 }
-count_key() { sg_persist -n -k "$P0" | grep -c "^    0x$1\$"; }
 
 P0=$FK_LUN0_NODE0_SD P1=$FK_LUN0_NODE1_SD
 P2=$FK_LUN0_NODE2_SD P3=$FK_LUN0_NODE3_SD P4=$FK_LUN0_NODE4_SD
@@ -43,15 +42,15 @@ echo "keys: node1 $K1, node2 $K2"
 step 0 "node1 unfences through its map" $F --state-file /tmp/n1.state unfence --node node1 -d /dev/mapper/fk1
 step 0 "node2 unfences through its map" $F --state-file /tmp/n2.state unfence --node node2 -d /dev/mapper/fk2
 step 0 "four registrations: every path of both maps" sg_persist -n -k "$P0"
-[ "$(count_key "$K1")" -eq 2 ] || fail "node1's key not on both of its paths"
-[ "$(count_key "$K2")" -eq 2 ] || fail "node2's key not on both of its paths"
+[ "$(count_key "$P0" "0x$K1")" -eq 2 ] || fail "node1's key not on both of its paths"
+[ "$(count_key "$P0" "0x$K2")" -eq 2 ] || fail "node2's key not on both of its paths"
 step 0 "status through node1's map" $F status --node node1 -d /dev/mapper/fk1
 step 0 "node1 fences node2 through one path of its map" \
     $F --state-file /tmp/n1.state fence --node node1 --victim node2 -d /dev/mapper/fk1 --preempt-only
 expect "complete"
 step 0 "node2's registrations are gone from both its paths" sg_persist -n -k "$P0"
-[ "$(count_key "$K2")" -eq 0 ] || fail "node2's key survived the fence"
-[ "$(count_key "$K1")" -eq 2 ] || fail "node1 lost a registration"
+[ "$(count_key "$P0" "0x$K2")" -eq 0 ] || fail "node2's key survived the fence"
+[ "$(count_key "$P0" "0x$K1")" -eq 2 ] || fail "node1 lost a registration"
 sg_turs "$P2" > /dev/null 2>&1 # absorb node2's unit attention
 step 24 "node2 cannot write through its map's path" \
     sg_raw -s 512 -i /dev/zero "$P2" 2a 00 00 00 00 00 00 00 01 00
@@ -64,7 +63,7 @@ step 2 "status --probe finds the new path without node1's key" \
 expect "\"$P4\": false"
 expect "\"$P0\": true"
 step 0 "unfence again registers the new path" $F --state-file /tmp/n1.state unfence --node node1 -d /dev/mapper/fk1
-[ "$(count_key "$K1")" -eq 3 ] || fail "node1's key not on all three paths after unfence"
+[ "$(count_key "$P0" "0x$K1")" -eq 3 ] || fail "node1's key not on all three paths after unfence"
 
 sg_persist -n -o -C -K "0x$K1" "$P0" > /dev/null
 dmsetup remove fk1; dmsetup remove fk2

@@ -19,19 +19,20 @@
 # Exits 1 on any mismatch, after printing a unified diff or the mismatch.
 set -u
 
-. /fk/bin/checks.sh
+. /fk/bin/steps.sh
+scratch
 
 # block WWID: the unit's block of the tree in $tmp/tree.
 block() { awk -v w="$1" '$1 == w { p = 1 } p && /^$/ { exit } p' "$tmp/tree"; }
 
 luns=${FK_LUNS:?}
 nodes=${FK_NODES:?}
-[ -n "$(get FK_LUN0_MPATH)" ] || { note "FAIL: run with --multipath"; exit 1; }
+[ -n "$(var FK_LUN0_MPATH)" ] || { note "FAIL: run with --multipath"; exit 1; }
 [ "$luns" -ge 2 ] || { note "FAIL: needs 2 LUNs"; exit 1; }
 
 i=0
 while [ "$i" -lt "$luns" ]; do
-	dd if="$(get "FK_LUN${i}_MPATH")" of=/dev/null bs=4k count=1 2>/dev/null
+	dd if="$(var "FK_LUN${i}_MPATH")" of=/dev/null bs=4k count=1 2>/dev/null
 	i=$((i + 1))
 done
 
@@ -39,21 +40,21 @@ done
 pathmap >"$tmp/tree" 2>"$tmp/tree.err" || bad "pathmap: $(cat "$tmp/tree.err")"
 i=0
 while [ "$i" -lt "$luns" ]; do
-	wwid=$(get "FK_LUN${i}_WWID")
-	map=$(get "FK_LUN${i}_MPATH")
+	wwid=$(var "FK_LUN${i}_WWID")
+	map=$(var "FK_LUN${i}_MPATH")
 	block "$wwid" >"$tmp/b"
 	grep -q "^  map ${map#/dev/mapper/} (dm-[0-9]*)$" "$tmp/b" || bad "tree: LUN $i has no line 'map ${map#/dev/mapper/}'"
 	j=0
 	while [ "$j" -lt "$nodes" ]; do
-		hctl=$(get "FK_LUN${i}_NODE${j}_HCTL")
-		sd=$(get "FK_LUN${i}_NODE${j}_SD")
+		hctl=$(var "FK_LUN${i}_NODE${j}_HCTL")
+		sd=$(var "FK_LUN${i}_NODE${j}_SD")
 		grep -q "^  $hctl  ${sd#/dev/}  .*  running  map: active ready$" "$tmp/b" ||
 			bad "tree: LUN $i path $hctl ${sd#/dev/} is not 'running  map: active ready'"
 		j=$((j + 1))
 	done
 	i=$((i + 1))
 done
-[ "$fail" = 0 ] && note "ok: tree shows $luns maps with $nodes active paths each" || cat "$tmp/tree"
+[ "$failed" = 0 ] && note "ok: tree shows $luns maps with $nodes active paths each" || cat "$tmp/tree"
 
 # --- a volume group on LUN 0's map ---------------------------------------
 m0=$FK_LUN0_MPATH
@@ -79,14 +80,14 @@ if grep -q fkvg "$tmp/pvs.filtered"; then
 	cat "$tmp/filter" "$tmp/pvs.filtered"
 fi
 pvs --noheadings -o vg_name 2>/dev/null | grep -q fkvg || bad "without the filter pvs does not see fkvg"
-if [ "$fail" = 0 ]; then
+if [ "$failed" = 0 ]; then
 	note "ok: VG fkvg on ${m0#/dev/mapper/} shows on LUN 0 only, as pvs says"
 else
 	cat "$tmp/show0" "$tmp/show1"
 fi
 
 # --- a path taken offline ------------------------------------------------
-sd=$(get FK_LUN1_NODE0_SD)
+sd=$(var FK_LUN1_NODE0_SD)
 sd=${sd#/dev/}
 echo offline >"/sys/block/$sd/device/state"
 n=0
@@ -97,30 +98,30 @@ until multipath -ll 2>/dev/null | grep -q " $sd .* failed faulty offline"; do
 done
 multipath -ll >"$tmp/mp.want" 2>/dev/null
 pathmap --multipath-ll >"$tmp/mp.got" 2>"$tmp/mp.err" || bad "pathmap --multipath-ll: $(cat "$tmp/mp.err")"
-same "multipath -ll with $sd offline" "$tmp/mp.want" "$tmp/mp.got"
+same_files "multipath -ll with $sd offline" "$tmp/mp.want" "$tmp/mp.got"
 multipath -l >"$tmp/mpl.want" 2>/dev/null
 pathmap --multipath-ll --no-check >"$tmp/mpl.got" 2>&1
-same "multipath -l with $sd offline" "$tmp/mpl.want" "$tmp/mpl.got"
+same_files "multipath -l with $sd offline" "$tmp/mpl.want" "$tmp/mpl.got"
 grep -q " $sd .*failed faulty offline" "$tmp/mp.got" || bad "pathmap --multipath-ll does not show $sd failed"
 # multipathd's own view, captured as text, read back into the map.
 multipathd show paths >"$tmp/show" 2>&1
 pathmap --multipath-ll --no-check --from-multipathd-paths "$tmp/show" >"$tmp/mpd.got" 2>&1
-same "multipath -ll from multipathd show paths" "$tmp/mp.want" "$tmp/mpd.got"
+same_files "multipath -ll from multipathd show paths" "$tmp/mp.want" "$tmp/mpd.got"
 fmt='%d %D %t %T %o %p'
 multipathd show paths raw format "$fmt" >"$tmp/raw" 2>&1
 pathmap --multipath-ll --no-check --from-multipathd-paths "$tmp/raw" --multipathd-raw-format "$fmt" \
 	>"$tmp/mpr.got" 2>&1
-same "multipath -ll from multipathd show paths raw format" "$tmp/mp.want" "$tmp/mpr.got"
+same_files "multipath -ll from multipathd show paths raw format" "$tmp/mp.want" "$tmp/mpr.got"
 pathmap >"$tmp/tree" 2>&1
 block "$FK_LUN1_WWID" >"$tmp/b"
 grep -q "^  $FK_LUN1_NODE0_HCTL  $sd  .*  offline  map: failed faulty$" "$tmp/b" || bad "tree: $sd is not 'offline  map: failed faulty'"
 grep -q "^  map .*  1 failed path(s)$" "$tmp/b" || bad "tree: LUN 1 does not count 1 failed path"
 pathmap --json | grep -q '"dm_state": "failed"' || bad "--json: no path with dm_state failed"
-if [ "$fail" = 0 ]; then
+if [ "$failed" = 0 ]; then
 	note "ok: $sd offline shows failed in pathmap as in multipath -ll"
 else
 	cat "$tmp/b"
 fi
 
-[ "$fail" = 0 ] && note "pathmap_failover: all checks passed"
-exit "$fail"
+[ "$failed" = 0 ] && note "pathmap_failover: all checks passed"
+exit "$failed"

@@ -25,9 +25,8 @@
 # Exits 1 on any mismatch, after printing a unified diff or the mismatch.
 set -u
 
-. /fk/bin/checks.sh
-
-get() { eval "printf '%s' \"\${$1:-}\""; }
+. /fk/bin/steps.sh
+scratch
 
 for t in pathmap lsscsi; do
 	command -v "$t" >/dev/null 2>&1 || { note "FAIL: $t is not on PATH"; exit 1; }
@@ -40,30 +39,30 @@ lsscsi >"$tmp/l.want" 2>&1
 pathmap --lsscsi >"$tmp/l.got" 2>&1
 n=$(grep -c 'LIO-ORG' "$tmp/l.want")
 [ "$n" -eq $((luns * nodes)) ] || bad "lsscsi shows $n LIO devices, expected $((luns * nodes))"
-same "lsscsi" "$tmp/l.want" "$tmp/l.got"
+same_files "lsscsi" "$tmp/l.want" "$tmp/l.got"
 
 lsscsi -g -i >"$tmp/lgi.want" 2>&1
 pathmap --lsscsi -g -i >"$tmp/lgi.got" 2>&1
 grep -q "$FK_LUN0_WWID" "$tmp/lgi.want" || bad "lsscsi -g -i does not show $FK_LUN0_WWID"
-same "lsscsi -g -i" "$tmp/lgi.want" "$tmp/lgi.got"
+same_files "lsscsi -g -i" "$tmp/lgi.want" "$tmp/lgi.got"
 
 lsscsi -k -g >"$tmp/lkg.want" 2>&1
 pathmap --lsscsi -k -g >"$tmp/lkg.got" 2>&1
-same "lsscsi -k -g" "$tmp/lkg.want" "$tmp/lkg.got"
+same_files "lsscsi -k -g" "$tmp/lkg.want" "$tmp/lkg.got"
 
-if [ -n "$(get FK_LUN0_MPATH)" ]; then
+if [ -n "$(var FK_LUN0_MPATH)" ]; then
 	# A map's first read makes its path group active; read each once so
 	# that the group states hold still while the views are compared.
 	i=0
 	while [ "$i" -lt "$luns" ]; do
-		dd if="$(get "FK_LUN${i}_MPATH")" of=/dev/null bs=4k count=1 2>/dev/null
+		dd if="$(var "FK_LUN${i}_MPATH")" of=/dev/null bs=4k count=1 2>/dev/null
 		i=$((i + 1))
 	done
 	multipath -ll >"$tmp/mp.want" 2>/dev/null
 	n=$(grep -c 'active ready running' "$tmp/mp.want")
 	[ "$n" -eq $((luns * nodes)) ] || bad "multipath -ll shows $n active paths, expected $((luns * nodes))"
 	if pathmap --from-multipath-ll "$tmp/mp.want" --multipath-ll >"$tmp/mp.got" 2>"$tmp/mp.err"; then
-		same "multipath -ll (parse and render)" "$tmp/mp.want" "$tmp/mp.got"
+		same_files "multipath -ll (parse and render)" "$tmp/mp.want" "$tmp/mp.got"
 	else
 		bad "pathmap cannot parse multipath -ll: $(cat "$tmp/mp.err")"
 		cat "$tmp/mp.want"
@@ -71,16 +70,16 @@ if [ -n "$(get FK_LUN0_MPATH)" ]; then
 	# The live view: sysfs, device-mapper's tables and status, and the
 	# paths' own answers (TEST UNIT READY, REPORT TARGET PORT GROUPS).
 	pathmap --multipath-ll >"$tmp/mps.got" 2>"$tmp/mps.err" || bad "pathmap --multipath-ll: $(cat "$tmp/mps.err")"
-	same "multipath -ll (live)" "$tmp/mp.want" "$tmp/mps.got"
+	same_files "multipath -ll (live)" "$tmp/mp.want" "$tmp/mps.got"
 	multipath -l >"$tmp/mpl.want" 2>/dev/null
 	pathmap --multipath-ll --no-check >"$tmp/mpl.got" 2>"$tmp/mpl.err" || bad "pathmap --no-check: $(cat "$tmp/mpl.err")"
-	same "multipath -l (live, no checks)" "$tmp/mpl.want" "$tmp/mpl.got"
+	same_files "multipath -l (live, no checks)" "$tmp/mpl.want" "$tmp/mpl.got"
 	# A support bundle: the same maps from dmsetup's text.
 	dmsetup table >"$tmp/dm.table"
 	dmsetup status >"$tmp/dm.status"
 	pathmap --multipath-ll --no-check --dmsetup-table "$tmp/dm.table" --dmsetup-status "$tmp/dm.status" \
 		>"$tmp/mpd.got" 2>"$tmp/mpd.err" || bad "pathmap --dmsetup-table: $(cat "$tmp/mpd.err")"
-	same "multipath -l (from dmsetup text)" "$tmp/mpl.want" "$tmp/mpd.got"
+	same_files "multipath -l (from dmsetup text)" "$tmp/mpl.want" "$tmp/mpd.got"
 fi
 
 # What udev's path_id would derive: nothing. tcm_loop hosts hang off a
@@ -101,9 +100,9 @@ fi
 
 i=0
 while [ "$i" -lt "$luns" ]; do
-	wwid=$(get "FK_LUN${i}_WWID")
-	serial=$(get "FK_LUN${i}_SERIAL")
-	mpath=$(get "FK_LUN${i}_MPATH")
+	wwid=$(var "FK_LUN${i}_WWID")
+	serial=$(var "FK_LUN${i}_SERIAL")
+	mpath=$(var "FK_LUN${i}_MPATH")
 	got=$(pathmap resolve "$wwid" 2>&1)
 	if [ -n "$mpath" ]; then
 		[ "$got" = "$mpath" ] || bad "LUN $i: resolve $wwid gave '$got', expected $mpath"
@@ -116,7 +115,7 @@ while [ "$i" -lt "$luns" ]; do
 		ok=0
 		j=0
 		while [ "$j" -lt "$nodes" ]; do
-			[ "$got" = "$(get "FK_LUN${i}_NODE${j}_SD")" ] && ok=1
+			[ "$got" = "$(var "FK_LUN${i}_NODE${j}_SD")" ] && ok=1
 			j=$((j + 1))
 		done
 		[ "$ok" = 1 ] || bad "LUN $i: resolve $wwid gave '$got', not a path of the unit"
@@ -124,10 +123,10 @@ while [ "$i" -lt "$luns" ]; do
 	j=0
 	while [ "$j" -lt "$nodes" ]; do
 		p="FK_LUN${i}_NODE${j}"
-		sd=$(get "${p}_SD")
-		sg=$(get "${p}_SG")
-		bp=$(get "${p}_BYPATH")
-		hctl=$(get "${p}_HCTL")
+		sd=$(var "${p}_SD")
+		sg=$(var "${p}_SG")
+		bp=$(var "${p}_BYPATH")
+		hctl=$(var "${p}_HCTL")
 		for n in "$sd" "${sd#/dev/}" "$sg" "$hctl" "$bp" "${bp##*/}"; do
 			got=$(pathmap resolve "$n" 2>&1)
 			[ "$got" = "$sd" ] || bad "LUN $i node $j: resolve $n gave '$got', expected $sd"
@@ -150,5 +149,5 @@ while [ "$i" -lt "$luns" ]; do
 	i=$((i + 1))
 done
 
-[ "$fail" = 0 ] && note "pathmap_lio: all checks passed"
-exit "$fail"
+[ "$failed" = 0 ] && note "pathmap_lio: all checks passed"
+exit "$failed"

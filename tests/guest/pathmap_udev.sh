@@ -13,7 +13,8 @@
 # Exits 1 on any mismatch, after printing a unified diff.
 set -u
 
-. /fk/bin/checks.sh
+. /fk/bin/steps.sh
+scratch
 
 mkdir -p /run/udev
 /lib/systemd/systemd-udevd --daemon >/dev/null 2>&1 || { note "FAIL: udevd does not start"; exit 1; }
@@ -25,14 +26,14 @@ n=$(ls /dev/disk/by-id 2>/dev/null | grep -c '^scsi-3')
 
 pathmap --json --no-check >"$tmp/udev.json" 2>"$tmp/err" || bad "pathmap: $(cat "$tmp/err")"
 pathmap --json --no-check --no-udev >"$tmp/links.json" 2>"$tmp/err" || bad "pathmap --no-udev: $(cat "$tmp/err")"
-same "udev database == links in /dev/disk" "$tmp/udev.json" "$tmp/links.json" "udev database" "links"
+same_files "udev database == links in /dev/disk" "$tmp/udev.json" "$tmp/links.json" "udev database" "links"
 
 rm -rf /dev/disk/by-id
 pathmap --json --no-check >"$tmp/udev2.json" 2>"$tmp/err" || bad "pathmap: $(cat "$tmp/err")"
 pathmap --json --no-check --no-udev >"$tmp/derived.json" 2>"$tmp/err" || bad "pathmap --no-udev: $(cat "$tmp/err")"
-same "udev database == derived from sysfs" "$tmp/udev2.json" "$tmp/derived.json" "udev database" "sysfs"
+same_files "udev database == derived from sysfs" "$tmp/udev2.json" "$tmp/derived.json" "udev database" "sysfs"
 grep -q "\"scsi-$FK_LUN0_WWID\"" "$tmp/udev2.json" || bad "the udev view lacks scsi-$FK_LUN0_WWID"
 grep -q "\"wwn-0x${FK_LUN0_WWID#3}\"" "$tmp/derived.json" || bad "the derived view lacks wwn-0x${FK_LUN0_WWID#3}"
 
-[ "$fail" = 0 ] && note "pathmap_udev: all checks passed"
-exit "$fail"
+[ "$failed" = 0 ] && note "pathmap_udev: all checks passed"
+exit "$failed"

@@ -4,7 +4,7 @@
 # sg_persist and sg_turs, and after every step prints, as read through an
 # observer nexus that never registers, the command's exit status, the keys,
 # the reservation and PTPL_A, one "DIFF:" line per step. The host side
-# (tests/tests/guest_fencectl_audit.rs) requires these lines to be those
+# (tools/tests/guest_fencectl_audit.rs) requires these lines to be those
 # of expected.txt, which the simulator must produce too (its unit test
 # sim_answers_the_differential_sequence_as_lio_does).
 # Run by: scripts/testbed/run-in-guest --nodes 4 --luns 1 tests/guest/pr_differential.sh steps.sh steps.txt

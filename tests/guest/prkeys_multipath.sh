@@ -8,12 +8,10 @@ set -u
 M=$FK_LUN0_MPATH
 P0=$FK_LUN0_NODE0_SD
 P1=$FK_LUN0_NODE1_SD
-fail() { echo "FAIL: $*"; exit 1; }
+. /fk/bin/steps.sh
 echo "map $M over $P0 and $P1"
 multipath -ll || fail "multipath -ll"
 
-keys_on() { sg_persist -n -k "$1" 2>&1; }
-count_key() { keys_on "$1" | grep -c "^    $2\$"; }
 
 echo "\$ prkeys register --key 0x5151 $M"
 prkeys register --key 0x5151 "$M" || fail "register on the map"
@@ -21,7 +19,7 @@ for p in "$P0" "$P1"; do
     c=$(count_key "$p" 0x5151)
     echo "$p: key 0x5151 seen $c time(s) through this path"
 done
-keys_on "$P0"
+sg_persist -n -k "$P0"
 # Two I_T nexuses registered: READ KEYS (through any path) lists the key twice.
 [ "$(count_key "$P0" 0x5151)" -eq 2 ] || fail "key not registered on both paths"
 [ "$(count_key "$P1" 0x5151)" -eq 2 ] || fail "path $P1 does not see both registrations"

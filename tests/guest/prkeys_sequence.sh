@@ -6,27 +6,12 @@
 # the real sg_persist must print the same stdout for -k, -r, -s and -c, with
 # and without -n, and exit with the same status. Nothing is hard-coded on
 # either side: the two are compared.
-# Run by: scripts/testbed/run-in-guest --nodes 3 --luns 1 tests/guest/prkeys_sequence.sh prkeys tests/guest/pr-compare
+# Run by: scripts/testbed/run-in-guest --nodes 3 --luns 1 tests/guest/prkeys_sequence.sh prkeys tests/guest/pr-compare steps.sh
 set -u
 A=$FK_LUN0_NODE0_SG
 B=$FK_LUN0_NODE1_SG
 C=$FK_LUN0_NODE2_SG
-n=0
-fail() { echo "FAIL: $*"; exit 1; }
-
-# step EXPECTED_STATUS DESCRIPTION COMMAND...
-step() {
-    want=$1 what=$2
-    shift 2
-    n=$((n + 1))
-    echo "--- $n. $what"
-    echo "\$ $*"
-    "$@" > /tmp/out 2>&1
-    rc=$?
-    cat /tmp/out
-    [ "$rc" -eq "$want" ] || fail "step $n ($what): exit status $rc, expected $want"
-}
-expect() { grep -Eq -- "$1" /tmp/out || fail "step $n: output does not match '$1'"; }
+. /fk/bin/steps.sh
 
 # same DEVICE OPTIONS...: sg_persist and prkeys agree (tests/guest/pr-compare);
 # $prc is their common exit status.
@@ -49,8 +34,6 @@ compare_all() {
     same "$A" -c -H
 }
 
-dd if=/dev/zero of=/tmp/block bs=512 count=1 2>/dev/null
-write() { sg_raw -s 512 -i /tmp/block "$1" 2a 00 00 00 00 00 00 00 01 00; }
 
 echo "LUN $FK_LUN0_WWID: A=$A B=$B C=$C"
 step 0 "clean start" prkeys keys "$A"

@@ -17,7 +17,7 @@
 # map was resumed). See --timeout in qdisk(8).
 #
 # Needs: root, dmsetup, dm-delay, a scratch disk in FK_LUN0_NODE0_SD whose
-# first MiB is overwritten, and qdisk on PATH.
+# first MiB is overwritten, qdisk and steps.sh on PATH.
 set -u
 
 DISK=${FK_LUN0_NODE0_SD:?}
@@ -27,9 +27,7 @@ MARGIN_MS=2000
 DELAY_MS=6000
 SECTORS=2048	# 1 MiB in 512-byte units
 
-fail() { echo "FAIL: $*"; exit 1; }
-# Milliseconds since boot.
-now_ms() { read -r _u _ < /proc/uptime; echo $(( ${_u%.*} * 1000 + 10 * $(echo "${_u#*.}" | sed 's/^0//') )); }
+. /fk/bin/steps.sh
 
 cleanup() {
 	dmsetup resume "$NAME" 2>/dev/null

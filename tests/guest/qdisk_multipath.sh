@@ -7,14 +7,14 @@
 #   FK_NODES               number of nexuses (nodes), at least 2
 #   FK_LUN0_MPATH          the map over LUN 0, e.g. /dev/mapper/mpatha
 #   FK_LUN0_NODE<j>_SD     node j's path to LUN 0, e.g. /dev/sdb
-# qdisk must be on PATH. The first 72 KiB of LUN 0 are overwritten.
+# qdisk and steps.sh must be on PATH. The first 72 KiB of LUN 0 are overwritten.
 set -eu
 
 MAP=${FK_LUN0_MPATH:?run with --multipath}
 NODES=${FK_NODES:?}
 LABEL=fk-mpath-$$
 
-fail() { echo "FAIL: $*"; exit 1; }
+. /fk/bin/steps.sh
 path_of() { eval "printf '%s' \"\${FK_LUN0_NODE$1_SD:?}\""; }
 
 [ "$NODES" -ge 2 ] || fail "needs at least 2 nodes, have $NODES"

@@ -2,9 +2,9 @@
 # Smoke test of the guest test bed's device map: with 3 nodes, 2 LUNs and
 # scsi_debug, every FK_* variable names the right device, checked against
 # sysfs, VPD pages, the real lsscsi and the udev database; LVM works on a LUN.
-# Run by: scripts/testbed/run-in-guest --nodes 3 --luns 2 --scsi-debug "num_tgts=1" tests/guest/smoke_devices.sh
+# Run by: scripts/testbed/run-in-guest --nodes 3 --luns 2 --scsi-debug "num_tgts=1" tests/guest/smoke_devices.sh steps.sh
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
+. /fk/bin/steps.sh
 [ "$FK_LUNS" = 2 ] || fail "FK_LUNS=$FK_LUNS"
 [ "$FK_NODES" = 3 ] || fail "FK_NODES=$FK_NODES"
 lsscsi -g > /tmp/lsscsi || fail "lsscsi -g: exit $?"

@@ -1,10 +1,28 @@
-# Step helpers shared by the guest sequence scripts; sourced, with the
-# script's FILEs, from /fk/bin:  . /fk/bin/steps.sh
-#   step WANT WHAT CMD...   print the step and CMD, run it (output kept in
-#                           /tmp/fk.out and printed), fail unless it exits
-#                           with WANT
-#   expect ERE              fail unless the last step's output matches ERE
+# Helpers shared by every test script in tests/guest/. Guest scripts source
+# it, with the script's FILEs, from /fk/bin:  . /fk/bin/steps.sh
+# Host-side two-guest scripts source it beside themselves, after pointing
+# FK_OUT at a file of their own:  . "$(dirname "$0")/steps.sh"
+#
+# Steps (a command whose exit status is checked):
+#   show CMD...             print and run CMD (output kept in $FK_OUT and
+#                           printed); returns CMD's exit status
+#   step WANT WHAT CMD...   print the step number and WHAT, show CMD, fail
+#                           unless it exits with WANT
+#   on_step WANT GUEST CMD  two-guest scripts: step WANT, CMD run in GUEST
+#                           (a or b) through `on`
+#   expect [-i] ERE         fail unless the last output matches ERE (-i:
+#                           ignoring case)
+#   reject [-i] ERE         fail if the last output matches ERE
 #   fail TEXT...            print "FAIL: TEXT" and exit 1
+# Checks that go on after a failure (the pathmap scripts):
+#   scratch                 make $tmp, a directory removed on exit
+#   note TEXT...            print a line
+#   bad TEXT...             print "FAIL: TEXT" and set failed=1
+#   same_files NAME WANT GOT [WANT-LABEL [GOT-LABEL]]
+#                           compare two files: "ok: NAME (n lines)", or bad
+#                           and the unified diff (labels default to
+#                           "reference" and "pathmap")
+# Devices and the test bed:
 #   dev NAME                /dev/NAME for a bare name, NAME for a path
 #   var NAME                the value of the variable named NAME
 #   paths J                 node J's nexus to every unit (sg preferred),
@@ -17,20 +35,58 @@
 #   wait_answers DEV [S]    wait up to S seconds (default 40) until TEST UNIT
 #                           READY on DEV succeeds (after an unhang); fails
 #                           the script otherwise
+#   write DEV, read10 DEV   WRITE(10) of one zero block at LBA 0, READ(10)
+#                           of it, with sg_raw
+#   count_key DEV KEY       how many registrations of KEY (0x...) READ KEYS
+#                           on DEV lists
+#   now_ms                  milliseconds since boot
 n=0
+failed=0
+: "${FK_OUT:=/tmp/fk.out}"
 fail() { echo "FAIL: $*"; exit 1; }
+show() {
+    echo "\$ $*"
+    "$@" > "$FK_OUT" 2>&1
+    _rc=$?
+    cat "$FK_OUT"
+    return $_rc
+}
 step() {
     want=$1 what=$2
     shift 2
     n=$((n + 1))
     echo "--- $n. $what"
-    echo "\$ $*"
-    "$@" > /tmp/fk.out 2>&1
+    show "$@"
     rc=$?
-    cat /tmp/fk.out
     [ "$rc" -eq "$want" ] || fail "step $n ($what): exit status $rc, expected $want"
 }
-expect() { grep -Eq -- "$1" /tmp/fk.out || fail "step $n: output does not match '$1'"; }
+on_step() { step "$1" "[$2] $3" on "$2" "$3"; }
+expect() {
+    _i=
+    [ "$1" = -i ] && { _i=i; shift; }
+    grep -Eq$_i -- "$1" "$FK_OUT" || fail "step $n: output does not match '$1'"
+}
+reject() {
+    _i=
+    [ "$1" = -i ] && { _i=i; shift; }
+    if grep -Eq$_i -- "$1" "$FK_OUT"; then fail "step $n: output matches '$1'"; fi
+}
+
+scratch() {
+    tmp=$(mktemp -d) || exit 2
+    trap 'rm -rf "$tmp"' EXIT
+}
+note() { printf '%s\n' "$*"; }
+bad() { printf 'FAIL: %s\n' "$*"; failed=1; }
+same_files() {
+    if diff -u "$2" "$3" >"$tmp/d"; then
+        note "ok: $1 ($(wc -l <"$2") lines)"
+    else
+        bad "$1 differs (- ${4:-reference}, + ${5:-pathmap}):"
+        cat "$tmp/d"
+    fi
+}
+
 dev() { case "$1" in /*) echo "$1" ;; *) echo "/dev/$1" ;; esac; }
 var() { eval "printf '%s' \"\${$1:-}\""; }
 
@@ -79,3 +135,10 @@ wait_answers() {
     done
     fail "$1 does not answer after ${2:-40} s"
 }
+write() {
+    [ -s /tmp/fk.block ] || dd if=/dev/zero of=/tmp/fk.block bs=512 count=1 2>/dev/null
+    sg_raw -s 512 -i /tmp/fk.block "$1" 2a 00 00 00 00 00 00 00 01 00
+}
+read10() { sg_raw -r 512 -o /dev/null "$1" 28 00 00 00 00 00 00 00 01 00; }
+count_key() { sg_persist -n -k "$1" 2>&1 | grep -c "^    $2\$"; }
+now_ms() { read -r _u _ < /proc/uptime; echo $(( ${_u%.*} * 1000 + 10 * $(echo "${_u#*.}" | sed 's/^0//') )); }

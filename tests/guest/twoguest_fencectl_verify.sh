@@ -5,27 +5,20 @@
 # Run by: scripts/testbed/two-guests --disk-b scsi-hd|virtio-blk
 #         --file target/debug/fencectl tests/guest/twoguest_fencectl_verify.sh
 set -u
-fail() { echo "FAIL: $*"; exit 1; }
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-run() { # EXPECTED GUEST COMMAND
-    echo "[$2] \$ $3"
-    on "$2" "$3" > "$out" 2>&1
-    local rc=$?
-    cat "$out"
-    [ "$rc" -eq "$1" ] || fail "exit $rc, expected $1"
-}
-run 0 a 'fencectl verify -d $FK_SG'
-grep -q "can fence" "$out" || fail "guest a's pass-through disk not accepted"
+FK_OUT=$(mktemp)
+trap 'rm -f "$FK_OUT"' EXIT
+. "$(dirname "$0")/steps.sh"
+on_step 0 a 'fencectl verify -d $FK_SG'
+grep -q "can fence" "$FK_OUT" || fail "guest a's pass-through disk not accepted"
 case "$FK_DISK_B" in
 scsi-hd)
-    run 2 b 'fencectl verify -d $FK_SG'
-    grep -Eq "FAIL +not-emulated" "$out" || fail "the emulated disk is not named as such"
-    grep -Eq "FAIL +pr-in" "$out" || fail "the refused PR IN is not reported"
+    on_step 2 b 'fencectl verify -d $FK_SG'
+    grep -Eq "FAIL +not-emulated" "$FK_OUT" || fail "the emulated disk is not named as such"
+    grep -Eq "FAIL +pr-in" "$FK_OUT" || fail "the refused PR IN is not reported"
     ;;
 virtio-blk)
-    run 2 b 'fencectl verify -d $FK_DISK'
-    grep -Eq "FAIL +not-virtio-blk" "$out" || fail "virtio-blk is not named as the reason"
+    on_step 2 b 'fencectl verify -d $FK_DISK'
+    grep -Eq "FAIL +not-virtio-blk" "$FK_OUT" || fail "virtio-blk is not named as the reason"
     ;;
 *) fail "run with --disk-b scsi-hd or virtio-blk" ;;
 esac

@@ -1,6 +1,7 @@
-//! Harness for fencekit's end-to-end tests.
+//! Harness for fencekit's end-to-end tests, which live in
+//! `tools/tests/` (a dev-dependency of `fencekit-tools`) and find the
+//! programs they run through `env!("CARGO_BIN_EXE_<name>")`.
 //!
-//! Host tests use [`tool_path`] to find the workspace's built programs.
 //! Guest tests run shell scripts in the guest test bed (`scripts/testbed/`,
 //! see its README.md): [`Guest`] boots one guest with LIO LUNs exported
 //! through several tcm_loop nexuses (one per cluster node), [`TwoGuests`]
@@ -13,6 +14,8 @@
 //! missing test bed fails the test. Name guest tests `guest_*` and two-guest
 //! tests `twoguest_*`, so that one filter selects them, and run them with
 //! `--test-threads=1`: every guest is a QEMU process emulating a CPU.
+//!
+//! [`golden`] compares JSON output with golden files.
 
 // A test harness: a panic in a helper here is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -26,6 +29,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+pub mod golden;
 
 /// The workspace root: the parent of this crate's directory.
 pub fn workspace_root() -> PathBuf {
@@ -49,9 +54,12 @@ pub fn testbed_cache() -> PathBuf {
 
 /// A guest script shipped with the tests: `tests/guest/NAME`.
 pub fn guest_script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("guest")
-        .join(name)
+    harness_file("guest").join(name)
+}
+
+/// A file shipped with the harness: `tests/PATH`, e.g. `qdisk/independent_reader.py`.
+pub fn harness_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
 fn find_in_path(program: &str) -> Option<PathBuf> {
@@ -92,64 +100,6 @@ pub fn require_or_skip(name: &str) -> bool {
     // that the skip shows in the cargo test output.
     let _ = writeln!(std::io::stderr(), "SKIP {name}: {why}");
     false
-}
-
-/// The path of a program built from this workspace, e.g. `tool_path("prkeys")`.
-///
-/// Looks in `target/debug` and `target/release` of the workspace (or of
-/// `$CARGO_TARGET_DIR`), the profile of this test build first. Panics with
-/// a clear message when the program has not been built.
-pub fn tool_path(name: &str) -> PathBuf {
-    let target = match env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if !dir.is_empty() => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                workspace_root().join(dir)
-            }
-        }
-        _ => workspace_root().join("target"),
-    };
-    let profiles = if cfg!(debug_assertions) {
-        ["debug", "release"]
-    } else {
-        ["release", "debug"]
-    };
-    let candidates: Vec<PathBuf> = profiles.iter().map(|p| target.join(p).join(name)).collect();
-    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
-        return found.clone();
-    }
-    panic!(
-        "program `{name}` is not built: looked for {} (run `cargo build --workspace`)",
-        candidates
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" and ")
-    );
-}
-
-/// Builds `name` from `fencekit-tools` (once per test process, with the
-/// cargo that runs the tests) and returns its path, so host CLI tests never
-/// run a stale binary.
-pub fn build_tool(name: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !built.iter().any(|b| b == name) {
-        let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "fencekit-tools", "--bin", name])
-            .current_dir(workspace_root())
-            .status()
-            .expect("run cargo build");
-        assert!(
-            st.success(),
-            "cargo build -p fencekit-tools --bin {name} failed"
-        );
-        built.push(name.to_string());
-    }
-    tool_path(name)
 }
 
 /// What a guest script did.
@@ -281,142 +231,162 @@ fn run_testbed_file(inv: Invocation, script: &Path) -> GuestOutput {
     }
 }
 
-/// One guest with LIO LUNs, each exported through several tcm_loop nexuses.
-///
-/// ```no_run
-/// use fencekit_tests::{Guest, tool_path};
-/// let out = Guest::new()
-///     .nodes(2)
-///     .luns(1)
-///     .multipath(true)
-///     .file(tool_path("prkeys"))
-///     .run_script("prkeys keys $FK_LUN0_NODE0_SD");
-/// out.assert_success();
-/// ```
-#[derive(Debug, Clone)]
-pub struct Guest {
-    fabric: Fabric,
-    paths_per_node: u32,
-    nodes: u32,
-    luns: u32,
+/// A test bed run: the settings every kind of run has, and those of one
+/// kind `K` ([`GuestSetup`] or [`TwoGuestsSetup`]). Use it through
+/// [`Guest`] and [`TwoGuests`]; the setters every kind shares are written
+/// once, here.
+#[derive(Debug, Clone, Default)]
+pub struct TestBed<K> {
+    kind: K,
     lun_size_mb: Option<u32>,
-    multipath: bool,
-    scsi_debug: Option<String>,
     files: Vec<PathBuf>,
     timeout: Option<Duration>,
 }
 
-impl Default for Guest {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Guest {
-    /// Two nodes, one LUN of 64 MiB, no multipath, no scsi_debug.
-    pub fn new() -> Self {
-        Guest {
-            fabric: Fabric::Loop,
-            paths_per_node: 1,
-            nodes: 2,
-            luns: 1,
-            lun_size_mb: None,
-            multipath: false,
-            scsi_debug: None,
-            files: Vec::new(),
-            timeout: None,
-        }
-    }
-
-    /// How the LUNs reach the nodes: tcm_loop (default) or iSCSI.
-    pub fn fabric(mut self, fabric: Fabric) -> Self {
-        self.fabric = fabric;
-        self
-    }
-
-    /// iSCSI fabric: sessions (paths) per node and LUN
-    /// (`FK_LUN<i>_NODE<j>_PATH<p>_*`).
-    pub fn paths_per_node(mut self, p: u32) -> Self {
-        self.paths_per_node = p;
-        self
-    }
-
-    /// Nexuses (initiator ports, i.e. cluster nodes) per LUN.
-    pub fn nodes(mut self, n: u32) -> Self {
-        self.nodes = n;
-        self
-    }
-
-    /// Number of LIO fileio LUNs.
-    pub fn luns(mut self, m: u32) -> Self {
-        self.luns = m;
-        self
-    }
-
+impl<K> TestBed<K> {
     /// Size of each LUN in MiB.
     pub fn lun_size_mb(mut self, mb: u32) -> Self {
         self.lun_size_mb = Some(mb);
         self
     }
 
-    /// Join the paths of each LUN into a dm-multipath map (`FK_LUN<i>_MPATH`).
-    pub fn multipath(mut self, on: bool) -> Self {
-        self.multipath = on;
-        self
-    }
-
-    /// Also load scsi_debug with these module arguments (may be empty).
-    pub fn scsi_debug(mut self, args: &str) -> Self {
-        self.scsi_debug = Some(args.to_string());
-        self
-    }
-
-    /// Copy a file (with its shared libraries) to `/fk/bin` in the guest.
+    /// Copy a file (with its shared libraries) to `/fk/bin` in the guest(s),
+    /// e.g. a program's `env!("CARGO_BIN_EXE_<name>")` or a [`guest_script`].
     pub fn file(mut self, path: impl AsRef<Path>) -> Self {
         self.files.push(path.as_ref().to_path_buf());
         self
     }
 
-    /// Copy a program built from this workspace ([`tool_path`]) to the guest.
-    pub fn tool(self, name: &str) -> Self {
-        self.file(tool_path(name))
-    }
-
-    /// Kill the guest after this long (default: `$FK_GUEST_TIMEOUT` or 300 s).
+    /// Bound for the whole run (default: `$FK_GUEST_TIMEOUT` or 300 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    fn args(&self) -> Vec<OsString> {
+    fn common_args(&self) -> Vec<OsString> {
         let mut a: Vec<OsString> = Vec::new();
-        if self.fabric != Fabric::Loop {
-            a.extend(["--fabric".into(), self.fabric.as_arg().into()]);
+        if let Some(mb) = self.lun_size_mb {
+            a.extend(["--lun-size".into(), mb.to_string().into()]);
         }
-        if self.paths_per_node != 1 {
+        a
+    }
+
+    fn timeout_args(&self) -> Vec<OsString> {
+        match self.timeout {
+            Some(t) => vec!["--timeout".into(), t.as_secs().max(1).to_string().into()],
+            None => Vec::new(),
+        }
+    }
+}
+
+/// One guest with LIO LUNs, each exported through several tcm_loop nexuses
+/// (or iSCSI sessions, [`Fabric::Iscsi`]).
+///
+/// ```no_run
+/// use fencekit_tests::Guest;
+/// let out = Guest::new()
+///     .nodes(2)
+///     .luns(1)
+///     .multipath(true)
+///     .file("target/debug/prkeys")
+///     .run_script("prkeys keys $FK_LUN0_NODE0_SD");
+/// out.assert_success();
+/// ```
+pub type Guest = TestBed<GuestSetup>;
+
+/// The settings only a [`Guest`] has.
+#[derive(Debug, Clone)]
+pub struct GuestSetup {
+    fabric: Fabric,
+    paths_per_node: u32,
+    nodes: u32,
+    luns: u32,
+    multipath: bool,
+    scsi_debug: Option<String>,
+}
+
+impl Default for GuestSetup {
+    fn default() -> Self {
+        GuestSetup {
+            fabric: Fabric::Loop,
+            paths_per_node: 1,
+            nodes: 2,
+            luns: 1,
+            multipath: false,
+            scsi_debug: None,
+        }
+    }
+}
+
+impl TestBed<GuestSetup> {
+    /// Two nodes, one LUN of 64 MiB, no multipath, no scsi_debug.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How the LUNs reach the nodes: tcm_loop (default) or iSCSI.
+    pub fn fabric(mut self, fabric: Fabric) -> Self {
+        self.kind.fabric = fabric;
+        self
+    }
+
+    /// iSCSI fabric: sessions (paths) per node and LUN
+    /// (`FK_LUN<i>_NODE<j>_PATH<p>_*`).
+    pub fn paths_per_node(mut self, p: u32) -> Self {
+        self.kind.paths_per_node = p;
+        self
+    }
+
+    /// Nexuses (initiator ports, i.e. cluster nodes) per LUN.
+    pub fn nodes(mut self, n: u32) -> Self {
+        self.kind.nodes = n;
+        self
+    }
+
+    /// Number of LIO fileio LUNs.
+    pub fn luns(mut self, m: u32) -> Self {
+        self.kind.luns = m;
+        self
+    }
+
+    /// Join the paths of each LUN into a dm-multipath map (`FK_LUN<i>_MPATH`).
+    pub fn multipath(mut self, on: bool) -> Self {
+        self.kind.multipath = on;
+        self
+    }
+
+    /// Also load scsi_debug with these module arguments (may be empty).
+    pub fn scsi_debug(mut self, args: &str) -> Self {
+        self.kind.scsi_debug = Some(args.to_string());
+        self
+    }
+
+    fn args(&self) -> Vec<OsString> {
+        let k = &self.kind;
+        let mut a: Vec<OsString> = Vec::new();
+        if k.fabric != Fabric::Loop {
+            a.extend(["--fabric".into(), k.fabric.as_arg().into()]);
+        }
+        if k.paths_per_node != 1 {
             a.extend([
                 "--paths-per-node".into(),
-                self.paths_per_node.to_string().into(),
+                k.paths_per_node.to_string().into(),
             ]);
         }
         a.extend([
             "--nodes".into(),
-            self.nodes.to_string().into(),
+            k.nodes.to_string().into(),
             "--luns".into(),
-            self.luns.to_string().into(),
+            k.luns.to_string().into(),
         ]);
-        if let Some(mb) = self.lun_size_mb {
-            a.extend(["--lun-size".into(), mb.to_string().into()]);
-        }
-        if self.multipath {
+        a.extend(self.common_args());
+        if k.multipath {
             a.push("--multipath".into());
         }
-        if let Some(args) = &self.scsi_debug {
+        if let Some(args) = &k.scsi_debug {
             a.extend(["--scsi-debug".into(), args.into()]);
         }
-        if let Some(t) = self.timeout {
-            a.extend(["--timeout".into(), t.as_secs().max(1).to_string().into()]);
-        }
+        a.extend(self.timeout_args());
         a
     }
 
@@ -485,16 +455,17 @@ impl DiskB {
 
 /// Two guests sharing one tgtd iSCSI LUN, driven by a host-side bash script
 /// that runs commands in them with `on a 'cmd'` and `on b 'cmd'`
-/// (`scripts/testbed/two-guests`; see its README.md).
+/// (`scripts/testbed/two-guests`; see its README.md). Files go to both
+/// guests.
+pub type TwoGuests = TestBed<TwoGuestsSetup>;
+
+/// The settings only [`TwoGuests`] have.
 #[derive(Debug, Clone, Default)]
-pub struct TwoGuests {
+pub struct TwoGuestsSetup {
     disk_b: DiskB,
-    lun_size_mb: Option<u32>,
-    files: Vec<PathBuf>,
-    timeout: Option<Duration>,
 }
 
-impl TwoGuests {
+impl TestBed<TwoGuestsSetup> {
     /// Both guests with scsi-block pass-through, a 64 MiB LUN.
     pub fn new() -> Self {
         Self::default()
@@ -502,44 +473,17 @@ impl TwoGuests {
 
     /// How guest b sees the LUN.
     pub fn disk_b(mut self, disk: DiskB) -> Self {
-        self.disk_b = disk;
-        self
-    }
-
-    /// Size of the LUN in MiB.
-    pub fn lun_size_mb(mut self, mb: u32) -> Self {
-        self.lun_size_mb = Some(mb);
-        self
-    }
-
-    /// Copy a file (with its shared libraries) to `/fk/bin` in both guests.
-    pub fn file(mut self, path: impl AsRef<Path>) -> Self {
-        self.files.push(path.as_ref().to_path_buf());
-        self
-    }
-
-    /// Copy a program built from this workspace ([`tool_path`]) to both guests.
-    pub fn tool(self, name: &str) -> Self {
-        self.file(tool_path(name))
-    }
-
-    /// Bound for the whole run (default: `$FK_GUEST_TIMEOUT` or 300 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.kind.disk_b = disk;
         self
     }
 
     fn args(&self) -> Vec<OsString> {
-        let mut a: Vec<OsString> = vec!["--disk-b".into(), self.disk_b.as_arg().into()];
-        if let Some(mb) = self.lun_size_mb {
-            a.extend(["--lun-size".into(), mb.to_string().into()]);
-        }
+        let mut a: Vec<OsString> = vec!["--disk-b".into(), self.kind.disk_b.as_arg().into()];
+        a.extend(self.common_args());
         for f in &self.files {
             a.extend(["--file".into(), f.clone().into_os_string()]);
         }
-        if let Some(t) = self.timeout {
-            a.extend(["--timeout".into(), t.as_secs().max(1).to_string().into()]);
-        }
+        a.extend(self.timeout_args());
         a
     }
 
@@ -629,18 +573,29 @@ mod tests {
 
     #[test]
     fn two_guests_arguments() {
-        let t = TwoGuests::new().disk_b(DiskB::VirtioBlk).file("/bin/true");
+        let t = TwoGuests::new()
+            .disk_b(DiskB::VirtioBlk)
+            .lun_size_mb(16)
+            .file("/bin/true")
+            .timeout(Duration::from_secs(90));
         let args: Vec<String> = t
             .args()
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(args, ["--disk-b", "virtio-blk", "--file", "/bin/true"]);
-    }
-
-    #[test]
-    #[should_panic(expected = "is not built")]
-    fn tool_path_panics_for_a_missing_program() {
-        tool_path("no-such-fencekit-program");
+        assert_eq!(
+            args,
+            [
+                "--disk-b",
+                "virtio-blk",
+                "--lun-size",
+                "16",
+                "--file",
+                "/bin/true",
+                "--timeout",
+                "90"
+            ]
+        );
+        assert!(t.invocation().files.is_empty());
     }
 }

@@ -4,32 +4,11 @@
 // Tests: a panic in a helper here is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../lib/tests/fixtures")
-        .join(name)
-}
+use std::process::Command;
 
-fn pathmap(tree: &str, args: &[&str]) -> Output {
-    let base = fixture("sysfs").join(tree);
-    Command::new(env!("CARGO_BIN_EXE_pathmap"))
-        .arg("--sysfs-root")
-        .arg(base.join("sys"))
-        .arg("--dev-root")
-        .arg(base.join("dev"))
-        .arg("--mountinfo")
-        .arg(base.join("proc/mountinfo"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use common::{fixture, out, pathmap};
 
 #[test]
 fn lsscsi_modes_match_captured_lsscsi() {
@@ -45,7 +24,7 @@ fn lsscsi_modes_match_captured_lsscsi() {
             let want =
                 std::fs::read_to_string(fixture("expected").join(format!("{tree}.{suffix}")))
                     .unwrap();
-            assert_eq!(stdout(&o), want, "{tree} {args:?}");
+            assert_eq!(out(&o), want, "{tree} {args:?}");
         }
     }
 }
@@ -54,21 +33,18 @@ fn lsscsi_modes_match_captured_lsscsi() {
 fn tree_resolve_show_and_exit_codes() {
     let o = pathmap("fc", &[]);
     assert!(o.status.success());
-    let s = stdout(&o);
+    let s = out(&o);
     assert!(s.contains("map mpatha (dm-0)  1 failed path(s)"), "{s}");
     assert!(s.contains("mounted on /srv/data"), "{s}");
     let o = pathmap("fc", &["resolve", "sg2"]);
-    assert_eq!(
-        (o.status.code(), stdout(&o).as_str()),
-        (Some(0), "/dev/sdc\n")
-    );
+    assert_eq!((o.status.code(), out(&o).as_str()), (Some(0), "/dev/sdc\n"));
     let o = pathmap("fc", &["resolve", "wwn-0x600507680c8080a4c800000000000021"]);
-    assert_eq!(stdout(&o), "/dev/mapper/mpatha\n");
+    assert_eq!(out(&o), "/dev/mapper/mpatha\n");
     assert_eq!(pathmap("fc", &["resolve", "sdz"]).status.code(), Some(2));
     let o = pathmap("sas", &["show", "sda2", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["wwid"], "35000c500a1b2c3d4");
-    let o = Command::new(env!("CARGO_BIN_EXE_pathmap"))
+    let o = Command::new(common::PATHMAP)
         .args(["--sysfs-root", "/nonexistent-sysfs"])
         .output()
         .unwrap();
@@ -87,28 +63,28 @@ fn multipath_ll_from_capture_and_diff() {
             "--multipath-ll",
         ],
     );
-    assert_eq!(stdout(&o), std::fs::read_to_string(&cap).unwrap());
+    assert_eq!(out(&o), std::fs::read_to_string(&cap).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
     std::fs::write(&a, pathmap("sas", &["--json"]).stdout).unwrap();
     std::fs::write(&b, pathmap("sas", &["--json"]).stdout).unwrap();
-    let same = Command::new(env!("CARGO_BIN_EXE_pathmap"))
+    let same = Command::new(common::PATHMAP)
         .arg("diff")
         .args([&a, &b])
         .output()
         .unwrap();
-    assert_eq!(same.status.code(), Some(0), "{}", stdout(&same));
+    assert_eq!(same.status.code(), Some(0), "{}", out(&same));
     std::fs::write(&b, pathmap("fc", &["--json"]).stdout).unwrap();
-    let d = Command::new(env!("CARGO_BIN_EXE_pathmap"))
+    let d = Command::new(common::PATHMAP)
         .arg("diff")
         .args([&a, &b])
         .output()
         .unwrap();
     assert_eq!(d.status.code(), Some(2));
     assert!(
-        stdout(&d).contains("35000c500a1b2c3d4: only on A"),
+        out(&d).contains("35000c500a1b2c3d4: only on A"),
         "{}",
-        stdout(&d)
+        out(&d)
     );
 }
 
@@ -131,7 +107,7 @@ fn lvm_filter_with_vgs_report() {
         ],
     );
     assert!(o.status.success());
-    let s = stdout(&o);
+    let s = out(&o);
     assert!(s.contains("\"r|^/dev/sda[0-9]*$|\""), "{s}");
     assert!(
         s.contains("# VG vglocal on 35000c500a1b2c3d4: ACTIVE on this host"),

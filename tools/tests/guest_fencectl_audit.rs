@@ -3,17 +3,19 @@
 //! independently of fencekit. They skip when the test bed is not built,
 //! unless `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, Guest};
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use fencekit_tests::{guest_script, require_or_skip};
 
 fn audit(name: &str, nodes: u32, luns: u32, script: &str, pass: &str) {
     if !require_or_skip(name) {
         return;
     }
-    let out = Guest::new()
-        .nodes(nodes)
-        .luns(luns)
-        .tool("fencectl")
-        .file(guest_script("steps.sh"))
+    let out = common::lio(nodes, luns)
+        .file(common::FENCECTL)
         .run_script_file(guest_script(script));
     out.assert_success().assert_stdout_contains(pass);
 }
@@ -82,10 +84,7 @@ fn guest_pr_differential_lio_answers_as_the_simulator() {
         return;
     }
     let data = fencekit_tests::workspace_root().join("lib/tests/data/pr_differential");
-    let out = Guest::new()
-        .nodes(4)
-        .luns(1)
-        .file(guest_script("steps.sh"))
+    let out = common::lio(4, 1)
         .file(data.join("steps.txt"))
         .run_script_file(guest_script("pr_differential.sh"));
     out.assert_success()

@@ -4,26 +4,17 @@
 // Tests: a panic in a helper here is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
 
-/// The `prkeys` binary, built once.
-fn bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| fencekit_tests::build_tool("prkeys"))
-}
+use std::process::{Command, Output};
+
+use common::{code, err};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(bin()).args(args).output().expect("run prkeys")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    Command::new(common::PRKEYS)
+        .args(args)
+        .output()
+        .expect("run prkeys")
 }
 
 #[test]

@@ -5,25 +5,22 @@
 // Tests: a panic in a helper here is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::Value;
+
+use common::{code, err, out};
 
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The `fencectl` binary, built once.
-fn bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| fencekit_tests::build_tool("fencectl"))
-}
-
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut c = Command::new(bin());
+    let mut c = Command::new(common::FENCECTL);
     c.args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
@@ -37,18 +34,6 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
         }
     }
     child.wait_with_output().unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn example() -> String {

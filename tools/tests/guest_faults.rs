@@ -4,20 +4,20 @@
 //! tests skip when the test bed is not built, unless
 //! `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, Fabric, Guest};
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use fencekit_tests::{guest_script, require_or_skip};
 
 #[test]
 fn guest_faults_fence_relogin_storm_lost_paths() {
     if !require_or_skip("guest_faults_fence_relogin_storm_lost_paths") {
         return;
     }
-    let out = Guest::new()
-        .fabric(Fabric::Iscsi)
-        .nodes(2)
-        .luns(2)
-        .paths_per_node(2)
-        .tool("fencectl")
-        .file(guest_script("steps.sh"))
+    let out = common::iscsi(2, 2, 2)
+        .file(common::FENCECTL)
         .run_script_file(guest_script("faults_fence.sh"));
     out.assert_success()
         .assert_stdout_contains("re-login repaired")
@@ -31,16 +31,11 @@ fn guest_faults_hung_lun_and_partial_register() {
     if !require_or_skip("guest_faults_hung_lun_and_partial_register") {
         return;
     }
-    let out = Guest::new()
-        .fabric(Fabric::Iscsi)
-        .nodes(2)
-        .luns(2)
-        .paths_per_node(2)
+    let out = common::iscsi(2, 2, 2)
         .multipath(true)
-        .tool("prkeys")
-        .tool("fencectl")
-        .tool("qdisk")
-        .file(guest_script("steps.sh"))
+        .file(common::PRKEYS)
+        .file(common::FENCECTL)
+        .file(common::QDISK)
         .run_script_file(guest_script("faults_hang.sh"));
     out.assert_success()
         .assert_stdout_contains("LUN 0 fenced while LUN 1 hung")

@@ -3,17 +3,19 @@
 //! The scripts are in `tests/guest/`. They skip when the test bed is not
 //! built, unless `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, DiskB, Fabric, Guest, TwoGuests};
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use fencekit_tests::{guest_script, require_or_skip, DiskB, TwoGuests};
 
 #[test]
 fn guest_smoke_pr_sequence() {
     if !require_or_skip("guest_smoke_pr_sequence") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(1)
-        .run_script_file(guest_script("smoke_pr.sh"));
+    let out = common::lio(2, 1).run_script_file(guest_script("smoke_pr.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: persistent reservation sequence");
 }
@@ -26,11 +28,7 @@ fn guest_smoke_pr_preempt_and_abort_iscsi() {
     if !require_or_skip("guest_smoke_pr_preempt_and_abort_iscsi") {
         return;
     }
-    let out = Guest::new()
-        .fabric(Fabric::Iscsi)
-        .nodes(2)
-        .luns(1)
-        .run_script_file(guest_script("smoke_pr.sh"));
+    let out = common::iscsi(2, 1, 1).run_script_file(guest_script("smoke_pr.sh"));
     out.assert_success()
         .assert_stdout_contains("PREEMPT AND ABORT")
         .assert_stdout_contains("PASS: persistent reservation sequence");
@@ -44,13 +42,8 @@ fn guest_smoke_iscsi_fabric_and_faults() {
     if !require_or_skip("guest_smoke_iscsi_fabric_and_faults") {
         return;
     }
-    let out = Guest::new()
-        .fabric(Fabric::Iscsi)
-        .nodes(2)
-        .luns(2)
-        .paths_per_node(2)
+    let out = common::iscsi(2, 2, 2)
         .multipath(true)
-        .file(guest_script("steps.sh"))
         .run_script_file(guest_script("smoke_iscsi.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: iscsi fabric and faults");
@@ -61,9 +54,7 @@ fn guest_smoke_multipath() {
     if !require_or_skip("guest_smoke_multipath") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(1)
+    let out = common::lio(2, 1)
         .multipath(true)
         .run_script_file(guest_script("smoke_multipath.sh"));
     out.assert_success()
@@ -76,9 +67,7 @@ fn guest_smoke_device_map() {
     if !require_or_skip("guest_smoke_device_map") {
         return;
     }
-    let out = Guest::new()
-        .nodes(3)
-        .luns(2)
+    let out = common::lio(3, 2)
         .lun_size_mb(32)
         .scsi_debug("num_tgts=1")
         .run_script_file(guest_script("smoke_devices.sh"));
@@ -93,7 +82,7 @@ fn guest_smoke_exit_status_and_streams() {
     }
     // The script's status comes back as the runner's, its stdout and stderr
     // separately and without kernel messages, FILEs land on PATH.
-    let out = Guest::new().nodes(1).file("/usr/bin/base32").run_script(
+    let out = common::lio(1, 1).file("/usr/bin/base32").run_script(
         "echo out-line\necho err-line >&2\n\
          [ \"$(command -v base32)\" = /fk/bin/base32 ] || exit 9\n\
          [ \"$(echo hi | base32)\" = NBUQU=== ] || exit 10\n\

@@ -5,9 +5,14 @@
 //! tests skip when the test bed is not built, unless
 //! `FENCEKIT_TESTBED=require` is set.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::time::Duration;
 
-use fencekit_tests::{guest_script, require_or_skip, Guest};
+use fencekit_tests::{guest_script, require_or_skip};
 
 #[test]
 fn guest_pathmap_matches_lsscsi() {
@@ -16,13 +21,10 @@ fn guest_pathmap_matches_lsscsi() {
     }
     // Two units on two nodes, and a scsi_debug disk for a second vendor
     // and host type in the listings.
-    let out = Guest::new()
-        .nodes(2)
-        .luns(2)
+    let out = common::lio(2, 2)
         .lun_size_mb(4)
         .scsi_debug("dev_size_mb=4")
-        .tool("pathmap")
-        .file(guest_script("checks.sh"))
+        .file(common::PATHMAP)
         .timeout(Duration::from_secs(150))
         .run_script_file(guest_script("pathmap_lio.sh"));
     out.assert_success()
@@ -37,13 +39,10 @@ fn guest_pathmap_multipath() {
     if !require_or_skip("guest_pathmap_multipath") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(2)
+    let out = common::lio(2, 2)
         .lun_size_mb(4)
         .multipath(true)
-        .tool("pathmap")
-        .file(guest_script("checks.sh"))
+        .file(common::PATHMAP)
         .timeout(Duration::from_secs(180))
         .run_script_file(guest_script("pathmap_lio.sh"));
     out.assert_success()
@@ -59,13 +58,10 @@ fn guest_pathmap_failed_path_and_volume_group() {
     if !require_or_skip("guest_pathmap_failed_path_and_volume_group") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(2)
+    let out = common::lio(2, 2)
         .lun_size_mb(16)
         .multipath(true)
-        .tool("pathmap")
-        .file(guest_script("checks.sh"))
+        .file(common::PATHMAP)
         .timeout(Duration::from_secs(240))
         .run_script_file(guest_script("pathmap_failover.sh"));
     out.assert_success()
@@ -85,12 +81,9 @@ fn guest_pathmap_udev_database_equals_sysfs() {
     if !require_or_skip("guest_pathmap_udev_database_equals_sysfs") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(2)
+    let out = common::lio(2, 2)
         .lun_size_mb(4)
-        .tool("pathmap")
-        .file(guest_script("checks.sh"))
+        .file(common::PATHMAP)
         .timeout(Duration::from_secs(180))
         .run_script_file(guest_script("pathmap_udev.sh"));
     out.assert_success()

@@ -4,17 +4,20 @@
 //! sg_persist step by step (`tests/guest/pr-compare`). The tests skip when
 //! the test bed is not built, unless `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, Guest, TwoGuests};
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use fencekit_tests::{guest_script, require_or_skip, TwoGuests};
 
 #[test]
 fn guest_prkeys_sequence_matches_sg_persist() {
     if !require_or_skip("guest_prkeys_sequence_matches_sg_persist") {
         return;
     }
-    let out = Guest::new()
-        .nodes(3)
-        .luns(1)
-        .tool("prkeys")
+    let out = common::lio(3, 1)
+        .file(common::PRKEYS)
         .file(guest_script("pr-compare"))
         .run_script_file(guest_script("prkeys_sequence.sh"));
     out.assert_success()
@@ -26,11 +29,9 @@ fn guest_prkeys_multipath_registers_every_path() {
     if !require_or_skip("guest_prkeys_multipath_registers_every_path") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(1)
+    let out = common::lio(2, 1)
         .multipath(true)
-        .tool("prkeys")
+        .file(common::PRKEYS)
         .run_script_file(guest_script("prkeys_multipath.sh"));
     out.assert_success()
         .assert_stdout_contains("prkeys multipath test passed");
@@ -44,7 +45,7 @@ fn guest_prkeys_many_luns_in_one_call() {
     // Eight LUNs, one node: one prkeys call registers, reads and clears all
     // of them, and a missing device among them is reported without
     // stopping the others.
-    let out = Guest::new().nodes(1).luns(8).lun_size_mb(4).tool("prkeys").run_script(
+    let out = common::lio(1, 8).lun_size_mb(4).file(common::PRKEYS).run_script(
         r#"set -u
 devs=""; i=0
 while [ $i -lt $FK_LUNS ]; do eval "devs=\"\$devs \$FK_LUN${i}_NODE0_SG\""; i=$((i + 1)); done
@@ -70,7 +71,7 @@ fn twoguest_prkeys_sequence_on_tgtd() {
         return;
     }
     let out = TwoGuests::new()
-        .tool("prkeys")
+        .file(common::PRKEYS)
         .file(guest_script("pr-compare"))
         .run_script_file(guest_script("twoguest_prkeys.sh"));
     out.assert_success()

@@ -3,18 +3,20 @@
 //! The tests skip when the test bed is not built, unless
 //! `FENCEKIT_TESTBED=require` is set.
 
-use fencekit_tests::{guest_script, require_or_skip, DiskB, Fabric, Guest, TwoGuests};
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use fencekit_tests::{guest_script, require_or_skip, DiskB, TwoGuests};
 
 #[test]
 fn guest_fencectl_lio() {
     if !require_or_skip("guest_fencectl_lio") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(2)
-        .tool("fencectl")
-        .file(guest_script("steps.sh"))
+    let out = common::lio(2, 2)
+        .file(common::FENCECTL)
         .run_script_file(guest_script("fencectl_lio.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl_lio");
@@ -28,13 +30,8 @@ fn guest_fencectl_iscsi_preempt_and_abort() {
     if !require_or_skip("guest_fencectl_iscsi_preempt_and_abort") {
         return;
     }
-    let out = Guest::new()
-        .fabric(Fabric::Iscsi)
-        .nodes(2)
-        .luns(4)
-        .paths_per_node(2)
-        .tool("fencectl")
-        .file(guest_script("steps.sh"))
+    let out = common::iscsi(2, 4, 2)
+        .file(common::FENCECTL)
         .run_script_file(guest_script("fencectl_lio.sh"));
     out.assert_success()
         .assert_stdout_contains("preempt-and-abort")
@@ -48,7 +45,7 @@ fn twoguest_fencectl_fence_and_agent() {
         return;
     }
     let out = TwoGuests::new()
-        .tool("fencectl")
+        .file(common::FENCECTL)
         .run_script_file(guest_script("twoguest_fencectl.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl across two guests on tgtd");
@@ -61,7 +58,7 @@ fn twoguest_fencectl_verify_refuses_scsi_hd() {
     }
     let out = TwoGuests::new()
         .disk_b(DiskB::ScsiHd)
-        .tool("fencectl")
+        .file(common::FENCECTL)
         .run_script_file(guest_script("twoguest_fencectl_verify.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl verify refuses scsi-hd");
@@ -74,7 +71,7 @@ fn twoguest_fencectl_verify_refuses_virtio_blk() {
     }
     let out = TwoGuests::new()
         .disk_b(DiskB::VirtioBlk)
-        .tool("fencectl")
+        .file(common::FENCECTL)
         .run_script_file(guest_script("twoguest_fencectl_verify.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl verify refuses virtio-blk");
@@ -86,11 +83,9 @@ fn guest_fencectl_verify_refuses_scsi_debug() {
         return;
     }
     // scsi_debug has no persistent reservations: PR IN is an invalid opcode.
-    let out = Guest::new()
-        .nodes(1)
-        .luns(1)
+    let out = common::lio(1, 1)
         .scsi_debug("")
-        .tool("fencectl")
+        .file(common::FENCECTL)
         .run_script(
             "set -- $FK_SCSI_DEBUG_SG\n\
          fencectl verify -d \"$1\" > /tmp/v 2>&1; rc=$?\n\
@@ -109,11 +104,8 @@ fn guest_fencectl_dm_multipath_maps() {
     if !require_or_skip("guest_fencectl_dm_multipath_maps") {
         return;
     }
-    let out = Guest::new()
-        .nodes(5)
-        .luns(1)
-        .tool("fencectl")
-        .file(guest_script("steps.sh"))
+    let out = common::lio(5, 1)
+        .file(common::FENCECTL)
         .run_script_file(guest_script("fencectl_dm_multipath.sh"));
     out.assert_success()
         .assert_stdout_contains("PASS: fencectl on dm multipath maps");
@@ -127,7 +119,7 @@ fn guest_fencectl_verify_pair_through_peer_command() {
     // The "peer" is node 1's nexus reached through a command prefix (`env`,
     // standing in for `ssh node2`): every command of its half runs as
     // `env sg_raw ...`. A prefix that cannot run sg_raw is refused cleanly.
-    let out = Guest::new().nodes(2).luns(1).tool("fencectl").run_script(
+    let out = common::lio(2, 1).file(common::FENCECTL).run_script(
         "A=$FK_LUN0_NODE0_SG B=$FK_LUN0_NODE1_SG\n\
          fencectl --no-multipath verify --pair $A $B --peer-cmd env --preempt-only > /tmp/v 2>&1; rc=$?\n\
          cat /tmp/v\n\

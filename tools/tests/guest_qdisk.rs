@@ -4,21 +4,24 @@
 //! sectors (scsi_debug). The tests skip when the test bed is not built,
 //! unless `FENCEKIT_TESTBED=require` is set.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::time::Duration;
 
-use fencekit_tests::{guest_script, require_or_skip, Guest};
+use fencekit_tests::{guest_script, require_or_skip};
 
 #[test]
 fn guest_qdisk_multipath() {
     if !require_or_skip("guest_qdisk_multipath") {
         return;
     }
-    let out = Guest::new()
-        .nodes(2)
-        .luns(1)
+    let out = common::lio(2, 1)
         .lun_size_mb(8)
         .multipath(true)
-        .tool("qdisk")
+        .file(common::QDISK)
         .timeout(Duration::from_secs(180))
         .run_script_file(guest_script("qdisk_multipath.sh"));
     out.assert_success()
@@ -30,11 +33,9 @@ fn guest_qdisk_read_deadline() {
     if !require_or_skip("guest_qdisk_read_deadline") {
         return;
     }
-    let out = Guest::new()
-        .nodes(1)
-        .luns(1)
+    let out = common::lio(1, 1)
         .lun_size_mb(4)
-        .tool("qdisk")
+        .file(common::QDISK)
         .timeout(Duration::from_secs(150))
         .run_script_file(guest_script("qdisk_hang.sh"));
     out.assert_success()
@@ -52,16 +53,14 @@ fn guest_qdisk_4k_sectors() {
     // status block are one 4096-byte sector at n * 4096, the sector size is
     // recorded in the header, and nothing from 69632 on (the 18th block,
     // unused, and the rest of the disk) is touched.
-    let out = Guest::new()
-        .nodes(1)
-        .luns(1)
+    let out = common::lio(1, 1)
         .lun_size_mb(4)
         .scsi_debug("sector_size=4096 dev_size_mb=8")
-        .tool("qdisk")
+        .file(common::QDISK)
         .timeout(Duration::from_secs(120))
         .run_script(
             r#"set -u
-fail() { echo "FAIL: $*"; exit 1; }
+. /fk/bin/steps.sh
 d=${FK_SCSI_DEBUG_SD%% *}
 [ -n "$d" ] || fail "no scsi_debug disk"
 ssz=$(cat /sys/block/${d#/dev/}/queue/logical_block_size)

@@ -2,9 +2,14 @@
 //! fence / read / rejoin on four LUNs. The tests skip when the test bed is
 //! not built, unless `FENCEKIT_TESTBED=require` is set.
 
+// Tests: a panic in a helper here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
 use std::time::Duration;
 
-use fencekit_tests::{guest_script, require_or_skip, Guest};
+use fencekit_tests::{guest_script, require_or_skip};
 
 #[test]
 fn guest_fencectl_race_twenty_rounds() {
@@ -12,12 +17,9 @@ fn guest_fencectl_race_twenty_rounds() {
         return;
     }
     // node1 on nexus 0, node2 on nexus 1 of three LUNs; both race at once.
-    let out = Guest::new()
-        .nodes(2)
-        .luns(3)
+    let out = common::lio(2, 3)
         .timeout(Duration::from_secs(600))
-        .tool("fencectl")
-        .file(guest_script("steps.sh"))
+        .file(common::FENCECTL)
         .run_script_file(guest_script("fencectl_race.sh"));
     out.assert_success()
         .assert_stdout_contains("wins: node1 ")
@@ -31,12 +33,9 @@ fn guest_fencectl_four_luns() {
     }
     // After the fence node 2 may read but not write on every LUN; after it
     // unfences again it writes on every LUN.
-    let out = Guest::new()
-        .nodes(2)
-        .luns(4)
+    let out = common::lio(2, 4)
         .timeout(Duration::from_secs(600))
-        .tool("fencectl")
-        .file(guest_script("steps.sh"))
+        .file(common::FENCECTL)
         .run_script_file(guest_script("fencectl_lio.sh"));
     out.assert_success()
         .assert_stdout_contains("cannot write on all 4 paths (4 LUNs)")

@@ -6,46 +6,27 @@
 // Tests: a panic in a helper here is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use serde_json::Value;
 
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The `qdisk` binary, built once.
-fn qdisk_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| fencekit_tests::build_tool("qdisk"))
-}
+use common::{code, text};
 
 fn qdisk(args: &[&str]) -> Output {
-    Command::new(qdisk_bin())
+    Command::new(common::QDISK)
         .args(args)
         .output()
         .expect("run qdisk")
 }
 
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exit code")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn python(script: &str, args: &[&str]) -> Output {
     Command::new("python3")
-        .arg(manifest_dir().join("qdisk").join(script))
+        .arg(fencekit_tests::harness_file("qdisk").join(script))
         .args(args)
         .output()
         .expect("run python3")
@@ -311,7 +292,7 @@ fn create_refuses_recognised_data_unless_forced() {
 fn create_without_terminal_needs_yes() {
     let t = tempfile::tempdir().unwrap();
     let img = blank(t.path(), "n.img");
-    let o = Command::new(qdisk_bin())
+    let o = Command::new(common::QDISK)
         .args(["create", "-l", "q", s(&img)])
         .stdin(std::process::Stdio::null())
         .output()
