@@ -281,3 +281,116 @@ fn prkeys_json_schemas() {
     };
     check("prkeys_result_inquiry", &to(serde_json::to_value(id)));
 }
+
+/// fencectl's reports on success, which need a device that answers: the
+/// library's report types as fencectl prints them, from the scripted
+/// logical unit of `fencekit::fence::sim` (two nodes, two paths each). The
+/// envelopes (`command`, `devices`, `result`) are covered by the runs on a
+/// missing device above; these cover every field a successful unfence,
+/// fence, status, check, race, verify and verify --pair report carries.
+#[test]
+fn fencectl_success_reports_from_the_simulator() {
+    use fencekit::fence::ops::{self, FenceHow, PreemptMode};
+    use fencekit::fence::sim::{lu, SimOpener};
+    use fencekit::fence::{race, verify};
+    use fencekit::paths::Unit;
+    use fencekit::scsi::pr::Key;
+
+    let l = lu();
+    let mut o = SimOpener::default();
+    for (path, nexus) in [
+        ("/a/sdb", "a1"),
+        ("/a/sdc", "a2"),
+        ("/b/sdb", "b1"),
+        ("/b/sdc", "b2"),
+    ] {
+        o.add(path, &l, nexus);
+    }
+    let map = |paths: &[&str]| Unit {
+        name: "/dev/mapper/mpatha".into(),
+        paths: paths.iter().map(Into::into).collect(),
+        unusable: Vec::new(),
+        multipath: true,
+    };
+    let (da, db) = (map(&["/a/sdb", "/a/sdc"]), map(&["/b/sdb", "/b/sdc"]));
+    let (a, b) = (Key(0xa), Key(0xb));
+    let to_json = |v: &dyn erased::Ser| v.value();
+
+    let unfence_a = ops::unfence(&o, std::slice::from_ref(&da), a, false);
+    let unfence_b = ops::unfence(&o, std::slice::from_ref(&db), b, false);
+    assert!(unfence_a[0].complete && unfence_b[0].complete);
+    check("fencectl_sim_unfence", &to_json(&unfence_a));
+    let st = ops::status(&o, std::slice::from_ref(&da), Some(a));
+    let view = ops::cluster_view(&[("node1".into(), a), ("node2".into(), b)], &st);
+    check(
+        "fencectl_sim_status",
+        &serde_json::json!({"devices": to_json(&st), "cluster": to_json(&view)}),
+    );
+    let c = ops::check(&o, std::slice::from_ref(&da), a);
+    check(
+        "fencectl_sim_check",
+        &serde_json::json!({"verdict": to_json(&c.verdict()), "result": to_json(&c)}),
+    );
+    let how = FenceHow {
+        mode: PreemptMode::PreemptAndAbort,
+        register: false,
+    };
+    let res = ops::fence(&o, std::slice::from_ref(&da), a, b, how).unwrap();
+    assert!(res.complete);
+    check("fencectl_sim_fence", &to_json(&res));
+    ops::unfence(&o, std::slice::from_ref(&db), b, false);
+    let r = race::race(
+        &o,
+        std::slice::from_ref(&da),
+        a,
+        &[b],
+        PreemptMode::PreemptAndAbort,
+    )
+    .unwrap();
+    assert!(r.won());
+    check("fencectl_sim_race", &to_json(&r));
+    // verify on an idle unit, and the pair test.
+    let l2 = lu();
+    let mut o2 = SimOpener::default();
+    o2.add("/v/sdb", &l2, "v1");
+    o2.add("/v/sdc", &l2, "v2");
+    let dv = Unit {
+        name: "/v/sdb".into(),
+        paths: vec!["/v/sdb".into()],
+        unusable: Vec::new(),
+        multipath: false,
+    };
+    let f = verify::gather(
+        &o2,
+        &dv,
+        Path::new("/nonexistent"),
+        verify::WriteTest::IfIdle,
+    );
+    let checks = verify::assess(&f);
+    check(
+        "fencectl_sim_verify",
+        &serde_json::json!({"checks": to_json(&checks), "facts": to_json(&f)}),
+    );
+    let p = verify::pair(
+        &o2,
+        Path::new("/v/sdb"),
+        &o2,
+        Path::new("/v/sdc"),
+        PreemptMode::PreemptAndAbort,
+        false,
+    );
+    check("fencectl_sim_verify_pair", &to_json(&p));
+}
+
+/// `serde_json::to_value` behind a trait object, so one closure serializes
+/// every report type.
+mod erased {
+    pub trait Ser {
+        fn value(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap()
+        }
+    }
+}

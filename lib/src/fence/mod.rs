@@ -19,7 +19,8 @@ pub mod config;
 pub mod key;
 pub mod ops;
 pub mod race;
-#[cfg(test)]
-pub(crate) mod sim;
+#[cfg(any(test, feature = "sim"))]
+#[doc(hidden)]
+pub mod sim;
 pub mod source;
 pub mod verify;

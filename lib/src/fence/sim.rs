@@ -16,6 +16,10 @@
 //! (statuses, keys, reservation, PTPL_A, unit attentions after every step)
 //! here and on LIO (`guest_pr_differential_lio_answers_as_the_simulator`).
 
+// Test support: a poisoned lock or a malformed scripted request is a
+// failed test, so unwrap is what this module means.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -32,7 +36,7 @@ use crate::paths::Opener;
 
 /// One logical unit.
 #[derive(Debug, Default)]
-pub(crate) struct Lu {
+pub struct Lu {
     pub regs: Vec<(String, Key)>,
     pub res: Option<(String, Key, u8)>,
     pub generation: u32,
@@ -82,7 +86,7 @@ impl Lu {
     pub fn new() -> Lu {
         Lu {
             block: vec![0xa5; 512],
-            inquiry: crate::scsi::inquiry::tests::lio_inquiry(),
+            inquiry: crate::scsi::inquiry::lio_sample(),
             type_mask: 0xea01,
             ..Default::default()
         }
@@ -398,7 +402,7 @@ impl Lu {
 }
 
 /// One path: a nexus to a shared LU.
-pub(crate) struct SimPath {
+pub struct SimPath {
     lu: Arc<Mutex<Lu>>,
     nexus: String,
     name: String,
@@ -415,7 +419,7 @@ impl Transport for SimPath {
 
 /// Path name to (LU, nexus).
 #[derive(Default)]
-pub(crate) struct SimOpener {
+pub struct SimOpener {
     pub paths: HashMap<PathBuf, (Arc<Mutex<Lu>>, String)>,
 }
 
@@ -450,7 +454,7 @@ impl Opener for SimOpener {
 }
 
 /// A new shared LU.
-pub(crate) fn lu() -> Arc<Mutex<Lu>> {
+pub fn lu() -> Arc<Mutex<Lu>> {
     Arc::new(Mutex::new(Lu::new()))
 }
 

@@ -116,18 +116,23 @@ impl StandardInquiry {
     }
 }
 
+/// Standard INQUIRY data as LIO (target_core_mod) returns it for a fileio
+/// backstore: vendor "LIO-ORG", product "disk0", revision "4.0". A sample
+/// for tests and for the scripted unit of `fence::sim`.
+pub fn lio_sample() -> Vec<u8> {
+    let mut v = vec![0x00, 0x00, 0x06, 0x02, 0x1f, 0x00, 0x00, 0x02];
+    v.extend_from_slice(b"LIO-ORG ");
+    v.extend_from_slice(b"disk0           ");
+    v.extend_from_slice(b"4.0 ");
+    v
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
-    /// Standard INQUIRY data as LIO (target_core_mod) returns it for a
-    /// fileio backstore: vendor "LIO-ORG", product "disk0", revision "4.0".
     pub(crate) fn lio_inquiry() -> Vec<u8> {
-        let mut v = vec![0x00, 0x00, 0x06, 0x02, 0x1f, 0x00, 0x00, 0x02];
-        v.extend_from_slice(b"LIO-ORG ");
-        v.extend_from_slice(b"disk0           ");
-        v.extend_from_slice(b"4.0 ");
-        v
+        lio_sample()
     }
 
     #[test]
