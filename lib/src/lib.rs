@@ -13,6 +13,8 @@
 //! - [`paths`]: what a device name stands for (one device, or a multipath
 //!   map and its paths), and running commands over many devices and their
 //!   paths: all paths, or one path with failover on path failures.
+//! - [`heartbeat`]: the disk heartbeat's state machine (qdiskd's protocol,
+//!   fencing through PR before a node is reported dead), pure.
 //! - [`qdisk`]: quorum disks in the RHEL cluster on-disk format.
 //! - [`topology`]: the storage stack from LUN to path, multipath map,
 //!   partition and volume group; `multipath -ll` and `lsscsi` formats.
@@ -26,6 +28,7 @@
 pub mod block;
 pub mod compat;
 pub mod fence;
+pub mod heartbeat;
 #[allow(unsafe_code)]
 pub mod linux;
 pub mod paths;
