@@ -53,6 +53,9 @@ pub enum SelfFence {
         /// Time since the last successful write.
         since: Duration,
     },
+    /// This node's own reservation key is gone from the data devices: it
+    /// has been fenced (decided by the daemon, not the machine).
+    KeyGone,
     /// The heuristics' score is below `min_score`.
     LowScore {
         /// The score.

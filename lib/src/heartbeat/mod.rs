@@ -5,6 +5,11 @@
 //! - [`config`]: the settings and the timing derived and checked from them.
 //! - [`machine`]: one node's state machine, pure: it takes the blocks read
 //!   and the time, and returns the blocks to write and the actions to take.
+//! - [`run`]: the cycle against real parts: the quorum disk's deadline
+//!   I/O, fences on worker threads, heuristics, the self-fence method.
+//! - [`settings`]: the file `heartbeat.toml`.
+//! - [`parts`]: the fencer over persistent reservations and the
+//!   self-fence methods (watchdog, reboot, command).
 //!
 //! Time comes from a [`Clock`], so the machine runs in virtual time in
 //! tests; the daemon uses [`MonotonicClock`]. Block timestamps only have
@@ -12,6 +17,9 @@
 
 pub mod config;
 pub mod machine;
+pub mod parts;
+pub mod run;
+pub mod settings;
 
 pub use config::{Config, ConfigError, Heuristic, Timing};
 pub use machine::{Action, Event, Machine, Output, SelfFence};
