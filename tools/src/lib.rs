@@ -15,6 +15,8 @@ use fencekit::fence::key::KeyError;
 use fencekit::fence::ops::{FenceRefused, RetrySleepError, StateError};
 use fencekit::fence::race::RaceError;
 use fencekit::fence::source::SourceError;
+use fencekit::heartbeat::daemon::DaemonError;
+use fencekit::heartbeat::settings::SettingsError;
 use fencekit::paths::ResolveError;
 use fencekit::qdisk::format::FormatError;
 use fencekit::qdisk::QdiskError;
@@ -252,6 +254,21 @@ fn status_of(e: &(dyn Error + 'static)) -> Option<u8> {
     }
     if e.is::<FormatError>() {
         return Some(CONDITION_FALSE);
+    }
+    if let Some(e) = e.downcast_ref::<DaemonError>() {
+        return Some(match e {
+            DaemonError::Settings(_) | DaemonError::Cluster { .. } | DaemonError::NoDevices => {
+                BAD_INPUT
+            }
+            DaemonError::Lvm(e) => lvm_status(e),
+            DaemonError::Qdisk(e) => return status_of(e),
+            DaemonError::Resolve(_)
+            | DaemonError::LabelNotFound(_)
+            | DaemonError::Watchdog { .. } => DEVICE_ERROR,
+        });
+    }
+    if e.is::<SettingsError>() {
+        return Some(BAD_INPUT);
     }
     if let Some(e) = e.downcast_ref::<BuildError>() {
         return Some(match e {

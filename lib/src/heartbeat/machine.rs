@@ -149,6 +149,9 @@ pub struct Machine {
     init_cycles: u32,
     /// The last timestamp written (strictly increasing).
     stamp: u64,
+    /// Wall-clock seconds, for block timestamps (qdiskd writes
+    /// `time(NULL)`); 0 when unknown.
+    wall: u64,
     /// When the last write of the own block that succeeded was issued (ms).
     last_write_ok: u64,
     /// When the previous step ran (ms): its write is the one `wrote_ok`
@@ -189,6 +192,7 @@ impl Machine {
             cycles: 0,
             init_cycles: 0,
             stamp: 0,
+            wall: 0,
             last_write_ok: now_ms,
             last_step: now_ms,
             bid_since: None,
@@ -246,6 +250,12 @@ impl Machine {
             .collect()
     }
 
+    /// Sets the wall clock (seconds since the epoch) that block timestamps
+    /// follow; each timestamp is still one more than the last at least.
+    pub fn set_wall_secs(&mut self, secs: u64) {
+        self.wall = secs;
+    }
+
     /// The result of an [`Action::Fence`]: on success the node is dead;
     /// on failure the fence is asked for again next cycle.
     pub fn fence_done(&mut self, node: u32, ok: bool) {
@@ -268,11 +278,11 @@ impl Machine {
 
     /// The block a clean shutdown writes: state NONE, incarnation 0, so
     /// that the others see the node left on purpose.
-    pub fn shutdown(&mut self, now_ms: u64) -> Option<StatusBlock> {
+    pub fn shutdown(&mut self) -> Option<StatusBlock> {
         if self.fenced.is_some() {
             return None;
         }
-        self.stamp = self.stamp.saturating_add(1).max(now_ms);
+        self.stamp = self.stamp.saturating_add(1).max(self.wall);
         let mut b = StatusBlock::initial(self.id, self.stamp);
         b.update_node = self.id;
         self.state = NodeState::None;
@@ -366,7 +376,7 @@ impl Machine {
                 self.state = NodeState::Run;
             }
         }
-        out.own = Some(self.own_block(now_ms));
+        out.own = Some(self.own_block());
         out
     }
 
@@ -616,8 +626,8 @@ impl Machine {
         }
     }
 
-    fn own_block(&mut self, now_ms: u64) -> StatusBlock {
-        self.stamp = self.stamp.saturating_add(1).max(now_ms);
+    fn own_block(&mut self) -> StatusBlock {
+        self.stamp = self.stamp.saturating_add(1).max(self.wall);
         let mut online = vec![self.id];
         online.extend((1..=MAX_NODES).filter(|&n| {
             n != self.id && {

@@ -16,6 +16,7 @@
 //! to change from one write to the next, so nodes need no clock sync.
 
 pub mod config;
+pub mod daemon;
 pub mod machine;
 pub mod parts;
 pub mod run;

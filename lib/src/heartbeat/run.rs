@@ -238,6 +238,7 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             self.machine.fence_done(node, r.is_ok());
             rep.fences.push((node, r));
         }
+        self.machine.set_wall_secs(crate::qdisk::now_secs());
         let blocks = self.disk.read_all();
         let out = self.machine.step(now_ms, &blocks, self.wrote_ok, score);
         for e in &out.evict {
@@ -326,11 +327,11 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
     /// A clean shutdown: writes state NONE so the others do not fence a
     /// node that left on purpose. False when the block did not reach the
     /// disk (or the node had fenced itself).
-    pub fn shutdown(&mut self, now_ms: u64) -> bool {
+    pub fn shutdown(&mut self) -> bool {
         if self.fenced_self {
             return false;
         }
-        match self.machine.shutdown(now_ms) {
+        match self.machine.shutdown() {
             Some(b) => self.disk.write_node(&b),
             None => false,
         }
@@ -575,7 +576,7 @@ mod tests {
         let script = Arc::new(Script::default());
         let (mut a, _, _) = node(img.path(), 1, &script);
         a.cycle(100, 0);
-        assert!(a.shutdown(200));
+        assert!(a.shutdown());
         let (_, b) = a.disk().dev.read_status(1).unwrap();
         assert_eq!((b.state, b.incarnation), (NodeState::None, 0));
     }

@@ -370,7 +370,7 @@ fn a_failing_heuristic_takes_a_node_down() {
 fn a_clean_exit_is_not_evicted() {
     let mut c = Cluster::new(3, 4, &[0, 300, 600]);
     c.run_until(10_000);
-    let b = c.nodes[2].m.shutdown(c.now).unwrap();
+    let b = c.nodes[2].m.shutdown().unwrap();
     assert_eq!((b.state, b.incarnation), (NodeState::None, 0));
     c.disk[2] = Some(b);
     c.stop(3);
