@@ -213,3 +213,8 @@ fn long_options_are_found_in_text() {
         ["--key", "--b-c", "--no-multipath"]
     );
 }
+
+#[test]
+fn heartbeatd_man_page_lists_its_options() {
+    check("heartbeatd", common::HEARTBEATD, true);
+}
