@@ -134,6 +134,14 @@ expect "Evicted"
 step 0 "heartbeatd status" heartbeatd -c /tmp/node2.toml status
 expect "node1 +Evicted"
 expect "node2 +Master"
+expect "node3 +Evicted"
+# The quorum disk's first 18 blocks, for the host's independent reader
+# (tests/qdisk/independent_reader.py, which does not use fencekit).
+dd if="$(sd 0 1)" bs=4096 count=18 iflag=direct 2>/dev/null | base64 > /tmp/qd.b64 \
+    || fail "cannot read the quorum disk"
+echo "QDISK-BEGIN"
+cat /tmp/qd.b64
+echo "QDISK-END"
 
 kill -TERM "$pid2"
 wait "$pid2"; rc=$?
