@@ -235,12 +235,8 @@ fn lvm_reports(
     src: &Sources,
     t: &mut Topology,
 ) -> Result<(Vec<lvm::Row>, Vec<lvm::Row>), BuildError> {
-    let parse = |i: &Input, kind: &str| {
-        lvm::parse_report(&i.text, kind).map_err(|reason| lvm::LvmError::Malformed {
-            what: i.name.clone(),
-            reason,
-        })
-    };
+    let parse =
+        |i: &Input, kind: &str| lvm::parse_report(&i.text, kind).map_err(|e| e.in_input(&i.name));
     if let Some((pvs, lvs)) = &src.lvm_reports {
         let pvs = parse(pvs, "pv")?;
         let lvs = match lvs {

@@ -51,6 +51,18 @@ pub enum LvmError {
 }
 
 impl LvmError {
+    /// The same error, naming `input` (a file, or the program that wrote
+    /// the report) as where the malformed report came from.
+    pub fn in_input(self, input: &str) -> LvmError {
+        match self {
+            LvmError::Malformed { reason, .. } => LvmError::Malformed {
+                what: input.to_string(),
+                reason,
+            },
+            e => e,
+        }
+    }
+
     /// True when the tool is not installed here.
     pub fn not_installed(&self) -> bool {
         matches!(self, LvmError::Run { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
@@ -86,12 +98,16 @@ pub type Row = BTreeMap<String, String>;
 
 /// Parses `pvs`/`vgs`/`lvs --reportformat json` output: the rows of every
 /// report's `kind` array (`pv`, `vg`, `lv`).
-pub fn parse_report(text: &str, kind: &str) -> Result<Vec<Row>, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+pub fn parse_report(text: &str, kind: &str) -> Result<Vec<Row>, LvmError> {
+    let bad = |reason: String| LvmError::Malformed {
+        what: format!("LVM {kind} report"),
+        reason,
+    };
+    let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
     let reports = v
         .get("report")
         .and_then(Value::as_array)
-        .ok_or("no \"report\" array")?;
+        .ok_or_else(|| bad("no \"report\" array".into()))?;
     let mut out = Vec::new();
     for r in reports {
         let Some(rows) = r.get(kind).and_then(Value::as_array) else {
@@ -100,7 +116,7 @@ pub fn parse_report(text: &str, kind: &str) -> Result<Vec<Row>, String> {
         for row in rows {
             let o = row
                 .as_object()
-                .ok_or_else(|| format!("a \"{kind}\" row that is not an object"))?;
+                .ok_or_else(|| bad(format!("a \"{kind}\" row that is not an object")))?;
             out.push(
                 o.iter()
                     .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
@@ -194,10 +210,7 @@ pub fn join(topo: &mut Topology, pvs: &[Row], lvs: &[Row]) -> Vec<String> {
 pub fn live_reports() -> Result<(Vec<Row>, Vec<Row>), LvmError> {
     let run = |tool: &str, fields: &str, kind: &str| -> Result<Vec<Row>, LvmError> {
         let text = run_tool(tool, &["--reportformat", "json", "-o", fields])?;
-        parse_report(&text, kind).map_err(|reason| LvmError::Malformed {
-            what: tool.to_string(),
-            reason,
-        })
+        parse_report(&text, kind).map_err(|e| e.in_input(tool))
     };
     Ok((run("pvs", PVS_FIELDS, "pv")?, run("lvs", LVS_FIELDS, "lv")?))
 }
@@ -263,14 +276,15 @@ pub struct VgRow {
 }
 
 /// Parses `vgs --reportformat json` output.
-pub fn parse_vgs_json(text: &str) -> Result<Vec<VgRow>, String> {
+pub fn parse_vgs_json(text: &str) -> Result<Vec<VgRow>, LvmError> {
     parse_report(text, "vg")?
         .into_iter()
         .map(|mut r| {
             Ok(VgRow {
-                vg_name: r
-                    .remove("vg_name")
-                    .ok_or("a \"vg\" row without \"vg_name\"")?,
+                vg_name: r.remove("vg_name").ok_or_else(|| LvmError::Malformed {
+                    what: "LVM vg report".into(),
+                    reason: "a \"vg\" row without \"vg_name\"".into(),
+                })?,
                 pv_name: r.remove("pv_name").filter(|p| !p.is_empty()),
                 lv_active: r.remove("lv_active"),
             })

@@ -332,8 +332,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             let rows = match vgs_json {
                 Some(f) => input(read(f).and_then(|s| {
-                    lvm::parse_vgs_json(&s)
-                        .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", f.display())))
+                    lvm::parse_vgs_json(&s).map_err(|e| e.in_input(&f.display().to_string()).into())
                 }))?,
                 None => Vec::new(),
             };
