@@ -109,7 +109,8 @@ expect "Registrations preempted"
 step 24 "node 3's write to LUN 1 is refused while it is stopped" write "$(sg 1 2)"
 step 0 "the keys on LUN 2 (sg_persist)" sg_persist -n -k "$(sg 2 0)"
 reject "$key3"
-grep -q "node 3 fenced" /tmp/node1.log || { cat /tmp/node1.log; fail "node 1 did not report node 3 fenced"; }
+# The daemon collects the fence's result at its next cycle.
+until_ok 3 grep -q "node 3 fenced" /tmp/node1.log || { cat /tmp/node1.log; fail "node 1 did not report node 3 fenced"; }
 
 echo "--- resuming node 3"
 t1=$(now_ms)
