@@ -212,6 +212,11 @@ impl Machine {
         self.id
     }
 
+    /// The timing it runs with.
+    pub fn timing(&self) -> &Timing {
+        &self.timing
+    }
+
     /// Whether this node is master (and has not fenced itself).
     pub fn is_master(&self) -> bool {
         self.fenced.is_none() && self.state == NodeState::Master

@@ -19,7 +19,6 @@ use super::config::Heuristic;
 use super::machine::{Action, Event, Machine, SelfFence};
 use crate::qdisk::format::{BlockMeta, StatusBlock, MAX_NODES};
 use crate::qdisk::io::QdiskDevice;
-use crate::qdisk::QdiskError;
 
 /// The 16 status blocks, read and written.
 pub trait Disk {
@@ -32,16 +31,11 @@ pub trait Disk {
 
 impl Disk for QdiskDevice {
     fn read_all(&self) -> Vec<Option<StatusBlock>> {
-        let mut v = Vec::with_capacity(16);
-        for n in 1..=MAX_NODES {
-            match self.read_status(n) {
-                Ok((_, b)) => v.push(Some(b)),
-                // A device that hangs on one block hangs on the next.
-                Err(QdiskError::Timeout { .. }) => return vec![None; 16],
-                Err(_) => v.push(None),
-            }
+        match self.read_all_status() {
+            Ok(blocks) => blocks.into_iter().map(|b| b.ok().map(|(_, b)| b)).collect(),
+            // A timeout or an I/O error: nothing was read this cycle.
+            Err(_) => vec![None; idx16()],
         }
-        v
     }
 
     fn write_node(&self, block: &StatusBlock) -> bool {
@@ -51,6 +45,10 @@ impl Disk for QdiskDevice {
         };
         self.write_status(block.node_id, meta, block).is_ok()
     }
+}
+
+fn idx16() -> usize {
+    usize::try_from(MAX_NODES).unwrap_or(16)
 }
 
 /// Fences a node: removes its key from every data device and path.
@@ -190,6 +188,8 @@ pub struct Runner<D: Disk, F: Fencer, S: SelfFencer> {
     running: BTreeSet<u32>,
     key_check: Arc<AtomicU32>,
     key_check_running: Arc<AtomicBool>,
+    /// Cycles since the own key was last checked.
+    since_key_check: u32,
     fenced_self: bool,
 }
 
@@ -213,6 +213,7 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             running: BTreeSet::new(),
             key_check: Arc::new(AtomicU32::new(KEY_UNKNOWN)),
             key_check_running: Arc::new(AtomicBool::new(false)),
+            since_key_check: u32::MAX,
             fenced_self: false,
         }
     }
@@ -267,9 +268,16 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             }
         }
         rep.actions = out.actions;
-        // The own key, checked beside the cycle: gone means fenced.
+        // The own key, checked beside the cycle every tko / 2 cycles (a
+        // fenced node's writes are refused by the targets meanwhile): gone
+        // means fenced.
         if self.fenced_self_reason().is_none() {
-            self.start_key_check();
+            let every = (self.machine.timing().tko / 2).max(1);
+            self.since_key_check = self.since_key_check.saturating_add(1);
+            if self.since_key_check >= every {
+                self.since_key_check = 0;
+                self.start_key_check();
+            }
             if self.key_check.load(Ordering::Relaxed) == KEY_GONE {
                 self.fence_self(SelfFence::KeyGone);
                 rep.actions.push(Action::SelfFence(SelfFence::KeyGone));

@@ -116,6 +116,9 @@ impl Default for OpenOpts {
     }
 }
 
+/// One status block as [`QdiskDevice::read_all_status`] decoded it.
+pub type StatusRead = Result<(BlockMeta, StatusBlock), QdiskError>;
+
 /// An open quorum disk (a block device or an image file).
 #[derive(Debug, Clone)]
 pub struct QdiskDevice {
@@ -345,6 +348,33 @@ impl QdiskDevice {
     pub fn read_status(&self, node: u32) -> Result<(BlockMeta, StatusBlock), QdiskError> {
         let off = self.status_offset(node)?;
         self.read_block(off)
+    }
+
+    /// Reads all 16 status blocks in one read (one deadline, one system
+    /// call): the outer error is the read's (a timeout, an I/O error), the
+    /// inner ones each block's decoding.
+    pub fn read_all_status(&self) -> Result<Vec<StatusRead>, QdiskError> {
+        let first = self.status_offset(1)?;
+        let last = self.status_offset(MAX_NODES)?;
+        let ssz = self.geometry.sector_size() as usize;
+        let span = usize::try_from(last - first).map_err(|_| QdiskError::OutsideRegion {
+            device: self.path.clone(),
+            offset: first,
+            len: ssz,
+        })? + ssz;
+        let buf = self.read_at(first, span)?;
+        Ok((1..=MAX_NODES)
+            .map(|n| {
+                let off = self.status_offset(n)?;
+                let at = usize::try_from(off - first).unwrap_or(usize::MAX);
+                let block = buf.get(at..at.saturating_add(ssz)).unwrap_or(&[]);
+                decode_block::<StatusBlock>(block).map_err(|source| QdiskError::Format {
+                    device: self.path.clone(),
+                    offset: off,
+                    source,
+                })
+            })
+            .collect())
     }
 
     /// Writes node `node`'s status block.

@@ -452,6 +452,27 @@ mod tests {
     }
 
     #[test]
+    fn all_status_blocks_in_one_read_equal_the_single_reads() {
+        let f = image(1 << 20);
+        let d = open_for_create(f.path(), OpenOpts::default()).unwrap();
+        let req = CreateRequest {
+            label: "q",
+            host: "h",
+            now: 7,
+            force: false,
+        };
+        create(&d, Path::new("/"), &req, &mut |_, _| true).unwrap();
+        evict(&d, 3, 1, None, 9).unwrap();
+        let all = d.read_all_status().unwrap();
+        assert_eq!(all.len(), 16);
+        for (i, b) in all.iter().enumerate() {
+            let n = u32::try_from(i + 1).unwrap();
+            assert_eq!(b.as_ref().unwrap(), &d.read_status(n).unwrap());
+        }
+        assert_eq!(all[2].as_ref().unwrap().1.state, NodeState::Evict);
+    }
+
+    #[test]
     fn create_snapshot_evict() {
         for ssz in [512, 4096] {
             let f = image(1 << 20);
