@@ -9,41 +9,13 @@ R=${FK_BENCH_ROUNDS:-20}
 IDLE=${FK_BENCH_IDLE:-600}
 sd() { dev "$(var "FK_LUN$1_NODE$2_SD")"; }
 sg() { dev "$(var "FK_LUN$1_NODE$2_SG")"; }
-cluster_toml /tmp/cluster.toml hbbench
-printf '[[node]]\nname = "node3"\nid = 3\n' >> /tmp/cluster.toml
+heartbeat_setup hbbench
 qdisk create -l hb --yes "$(sd 0 0)" > /dev/null || fail "qdisk create"
-for j in 1 2 3; do
-    k=$((j - 1))
-    cat > /tmp/node$j.toml <<EOT
-cluster_config = "/tmp/cluster.toml"
-node = "node$j"
-[quorum]
-device = "$(sd 0 $k)"
-interval = 1
-tko = 4
-[nodes]
-node1 = 1
-node2 = 2
-node3 = 3
-[fence]
-devices = ["$(sg 1 $k)", "$(sg 2 $k)"]
-timeout = 5
-[self_fence]
-method = "command"
-command = "echo \"\$FK_SELF_FENCE\" > /tmp/node$j.fenced"
-EOT
-done
 unfence() {
     fencectl --config /tmp/cluster.toml --no-multipath unfence --node "node$1" --no-state \
         -d "$(sg 1 $(($1 - 1)))" -d "$(sg 2 $(($1 - 1)))" > /dev/null 2>&1 || fail "unfence node$1"
 }
-state() { heartbeatd -c /tmp/node$1.toml status 2>/dev/null | awk -v n="$2" '$1 == n {print $3}'; }
-until_ok() {
-    _end=$(( $(now_ms) + $1 * 1000 )); shift
-    while [ "$(now_ms)" -lt "$_end" ]; do "$@" && return 0; sleep 0.05; done
-    return 1
-}
-is() { [ "$(state "$1" "$2")" = "$3" ]; }
+is() { [ "$(hb_state "$1" "$2")" = "$3" ]; }
 key3="0x$(fencectl --config /tmp/cluster.toml list | sed -n 's/^node3,//p')"
 has_key3() { sg_persist -n -k "$1" 2>/dev/null | grep -q "^    $key3\$"; }
 key3_gone() { ! has_key3 "$(sg 1 0)" && ! has_key3 "$(sg 2 0)"; }

@@ -23,34 +23,11 @@ set -u
 sd() { dev "$(var "FK_LUN$1_NODE$2_SD")"; }   # LUN i, node j (0-based)
 sg() { dev "$(var "FK_LUN$1_NODE$2_SG")"; }
 
-cluster_toml /tmp/cluster.toml hbtest
-cat >> /tmp/cluster.toml <<EOT
-[[node]]
-name = "node3"
-id = 3
-EOT
+heartbeat_setup hbtest
 step 0 "a quorum disk on LUN 0" qdisk create -l hb --yes "$(sd 0 0)"
 
 for j in 1 2 3; do
     k=$((j - 1))
-    cat > /tmp/node$j.toml <<EOT
-cluster_config = "/tmp/cluster.toml"
-node = "node$j"
-[quorum]
-device = "$(sd 0 $k)"
-interval = 1
-tko = 4
-[nodes]
-node1 = 1
-node2 = 2
-node3 = 3
-[fence]
-devices = ["$(sg 1 $k)", "$(sg 2 $k)"]
-timeout = 5
-[self_fence]
-method = "command"
-command = "echo \"\$FK_SELF_FENCE\" > /tmp/node$j.fenced"
-EOT
     step 0 "node$j unfences on its nexuses to the data LUNs" \
         fencectl --config /tmp/cluster.toml --no-multipath unfence --node node$j \
         --no-state -d "$(sg 1 $k)" -d "$(sg 2 $k)"
@@ -63,19 +40,7 @@ for j in 1 2 3; do
     eval "pid$j=\$!"
 done
 
-# state N J: node J's state as node N's heartbeatd status shows it.
-state() { heartbeatd -c /tmp/node$1.toml status 2>/dev/null | awk -v n="$2" '$1 == n {print $3}'; }
-# until SECONDS CMD...: run CMD until it succeeds, at most SECONDS.
-until_ok() {
-    _end=$(( $(now_ms) + $1 * 1000 ))
-    shift
-    while [ "$(now_ms)" -lt "$_end" ]; do
-        "$@" && return 0
-        sleep 0.05
-    done
-    return 1
-}
-is() { [ "$(state "$1" "$2")" = "$3" ]; }
+is() { [ "$(hb_state "$1" "$2")" = "$3" ]; }
 
 until_ok 40 is 1 1 Master || { cat /tmp/node*.log; fail "no master after 40 s"; }
 until_ok 20 is 1 3 Running || fail "node 3 not running"

@@ -40,6 +40,15 @@
 #   count_key DEV KEY       how many registrations of KEY (0x...) READ KEYS
 #                           on DEV lists
 #   now_ms                  milliseconds since boot
+#   until_ok S CMD...       run CMD every 50 ms until it succeeds, at most
+#                           S seconds; returns 1 when it never did
+# heartbeatd (iSCSI fabric, 3 nodes, LUN 0 the quorum disk, LUNs 1-2 data):
+#   heartbeat_setup NAME    /tmp/cluster.toml (cluster NAME, node1-3) and
+#                           /tmp/node{1,2,3}.toml (interval 1, tko 4, each
+#                           node's own nexuses, self-fence by a command
+#                           that writes /tmp/nodeJ.fenced)
+#   hb_state N J            node J's state as node N's `heartbeatd status`
+#                           shows it
 n=0
 failed=0
 : "${FK_OUT:=/tmp/fk.out}"
@@ -142,3 +151,38 @@ write() {
 read10() { sg_raw -r 512 -o /dev/null "$1" 28 00 00 00 00 00 00 00 01 00; }
 count_key() { sg_persist -n -k "$1" 2>&1 | grep -c "^    $2\$"; }
 now_ms() { read -r _u _ < /proc/uptime; echo $(( ${_u%.*} * 1000 + 10 * $(echo "${_u#*.}" | sed 's/^0//') )); }
+until_ok() {
+    _end=$(( $(now_ms) + $1 * 1000 ))
+    shift
+    while [ "$(now_ms)" -lt "$_end" ]; do
+        "$@" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+heartbeat_setup() {
+    cluster_toml /tmp/cluster.toml "$1"
+    printf '[[node]]\nname = "node3"\nid = 3\n' >> /tmp/cluster.toml
+    for _j in 1 2 3; do
+        _k=$((_j - 1))
+        cat > /tmp/node$_j.toml <<EOT
+cluster_config = "/tmp/cluster.toml"
+node = "node$_j"
+[quorum]
+device = "$(dev "$(var "FK_LUN0_NODE${_k}_SD")")"
+interval = 1
+tko = 4
+[nodes]
+node1 = 1
+node2 = 2
+node3 = 3
+[fence]
+devices = ["$(dev "$(var "FK_LUN1_NODE${_k}_SG")")", "$(dev "$(var "FK_LUN2_NODE${_k}_SG")")"]
+timeout = 5
+[self_fence]
+method = "command"
+command = "echo \"\$FK_SELF_FENCE\" > /tmp/node$_j.fenced"
+EOT
+    done
+}
+hb_state() { heartbeatd -c /tmp/node$1.toml status 2>/dev/null | awk -v n="$2" '$1 == n {print $3}'; }

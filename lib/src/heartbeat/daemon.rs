@@ -211,11 +211,7 @@ pub fn start(
     }
     let opener = SgOpener {
         opts: Options {
-            timeout: s
-                .fence
-                .timeout
-                .filter(|t| t.is_finite() && *t > 0.0 && *t <= 3600.0)
-                .map_or(Duration::from_secs(10), Duration::from_secs_f64),
+            timeout: s.fence_timeout(),
             retry: RetryPolicy::ABSORB,
             ..Options::default()
         },

@@ -190,7 +190,8 @@ pub struct Runner<D: Disk, F: Fencer, S: SelfFencer> {
     key_check_running: Arc<AtomicBool>,
     /// Cycles since the own key was last checked.
     since_key_check: u32,
-    fenced_self: bool,
+    /// Why this node fenced itself, once it has.
+    fenced_self: Option<SelfFence>,
 }
 
 /// [`Runner::key_check`] values.
@@ -214,7 +215,7 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             key_check: Arc::new(AtomicU32::new(KEY_UNKNOWN)),
             key_check_running: Arc::new(AtomicBool::new(false)),
             since_key_check: u32::MAX,
-            fenced_self: false,
+            fenced_self: None,
         }
     }
 
@@ -271,7 +272,7 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
         // The own key, checked beside the cycle every tko / 2 cycles (a
         // fenced node's writes are refused by the targets meanwhile): gone
         // means fenced.
-        if self.fenced_self_reason().is_none() {
+        if self.fenced_self.is_none() {
             let every = (self.machine.timing().tko / 2).max(1);
             self.since_key_check = self.since_key_check.saturating_add(1);
             if self.since_key_check >= every {
@@ -283,7 +284,7 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
                 rep.actions.push(Action::SelfFence(SelfFence::KeyGone));
             }
         }
-        rep.self_fenced = self.fenced_self_reason();
+        rep.self_fenced = self.fenced_self;
         if rep.self_fenced.is_none() && self.wrote_ok {
             self.self_fencer.keepalive();
         }
@@ -292,17 +293,9 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
         rep
     }
 
-    fn fenced_self_reason(&self) -> Option<SelfFence> {
-        if self.fenced_self {
-            Some(self.machine.self_fenced().unwrap_or(SelfFence::KeyGone))
-        } else {
-            None
-        }
-    }
-
     fn fence_self(&mut self, why: SelfFence) {
-        if !self.fenced_self {
-            self.fenced_self = true;
+        if self.fenced_self.is_none() {
+            self.fenced_self = Some(why);
             self.self_fencer.fence_self(why);
         }
     }
@@ -336,7 +329,7 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
     /// node that left on purpose. False when the block did not reach the
     /// disk (or the node had fenced itself).
     pub fn shutdown(&mut self) -> bool {
-        if self.fenced_self {
+        if self.fenced_self.is_some() {
             return false;
         }
         match self.machine.shutdown() {

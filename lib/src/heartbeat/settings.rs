@@ -269,6 +269,14 @@ impl Settings {
             ));
         }
         s.config(path)?;
+        for (what, v) in [
+            ("io_timeout", s.quorum.io_timeout),
+            ("[fence] timeout", s.fence.timeout),
+        ] {
+            if let Some(v) = v {
+                secs(path, what, v)?;
+            }
+        }
         Ok(s)
     }
 
@@ -321,15 +329,18 @@ impl Settings {
         Ok(c)
     }
 
-    /// The deadline of one disk read or write.
+    /// The deadline of one disk read or write (checked by [`Settings::parse`]).
     pub fn io_timeout(&self) -> Duration {
-        self.quorum
-            .io_timeout
-            .filter(|t| t.is_finite() && *t > 0.0 && *t <= 3600.0)
-            .map_or_else(
-                || Duration::from_secs_f64(self.quorum.interval.clamp(0.001, 3600.0)),
-                Duration::from_secs_f64,
-            )
+        Duration::try_from_secs_f64(self.quorum.io_timeout.unwrap_or(self.quorum.interval))
+            .unwrap_or(Duration::from_secs(1))
+    }
+
+    /// The timeout of one SCSI command of a fence (checked by
+    /// [`Settings::parse`]; default 10 s).
+    pub fn fence_timeout(&self) -> Duration {
+        self.fence
+            .timeout
+            .map_or(Duration::from_secs(10), Duration::from_secs_f64)
     }
 }
 
@@ -395,5 +406,7 @@ method = "watchdog"
         assert!(bad("method = \"watchdog\"", "method = \"halt\"").contains("unknown variant"));
         assert!(bad("tko = 4\n", "tko = 4\ntoken_timeout = 10\n").contains("token timeout"));
         assert!(bad("[quorum]", "[quorum]\nlabel = \"q\"").contains("not both"));
+        assert!(bad("tko = 4\n", "tko = 4\nio_timeout = 0\n").contains("io_timeout"));
+        assert!(bad("[fence]", "[fence]\ntimeout = -2").contains("[fence] timeout"));
     }
 }
