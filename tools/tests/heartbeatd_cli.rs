@@ -39,6 +39,7 @@ node2 = 2
 [fence]
 devices = ["{data}"]
 timeout = 1
+unfit_without_data = false
 [self_fence]
 method = "command"
 command = "echo \"$FK_SELF_FENCE\" > {dir}/{node}.fenced"

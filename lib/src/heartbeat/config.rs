@@ -50,6 +50,11 @@ pub struct Config {
     pub heuristics: Vec<Heuristic>,
     /// The cluster's token timeout (corosync `totem.token`), when known.
     pub token_timeout: Option<Duration>,
+    /// The cluster has exactly two nodes: an unfit node (score below
+    /// `min_score`, or no data device readable) whose peer is unfit too
+    /// races for the coordinator disks instead of fencing itself
+    /// ([`super::machine`], "Two nodes").
+    pub two_node: bool,
 }
 
 impl Config {
@@ -65,6 +70,7 @@ impl Config {
             min_score: None,
             heuristics: Vec::new(),
             token_timeout: None,
+            two_node: false,
         }
     }
 
@@ -123,6 +129,7 @@ impl Config {
             dead_after: self.interval.saturating_mul(self.tko),
             self_fence_after: self.interval.saturating_mul(self.tko),
             takeover,
+            two_node: self.two_node,
         })
     }
 }
@@ -150,6 +157,8 @@ pub struct Timing {
     /// takeover can take, which the token timeout must exceed by an
     /// interval.
     pub takeover: Duration,
+    /// Two nodes: the race decides between two unfit nodes.
+    pub two_node: bool,
 }
 
 /// A configuration that cannot run.

@@ -251,7 +251,9 @@ pub fn start(
     };
     let machine = Machine::new(setup.config.node_id, setup.timing, incarnation, now_ms);
     let heuristics = Heuristics::start(&setup.config.heuristics);
-    Ok((Runner::new(machine, dev, fencer, self_fence), heuristics))
+    let runner = Runner::new(machine, dev, fencer, self_fence)
+        .unfit_without_data(s.fence.unfit_without_data);
+    Ok((runner, heuristics))
 }
 
 /// Signals the loop reads: stop (SIGTERM, SIGINT) and reload (SIGHUP).

@@ -34,11 +34,34 @@
 //!   writes nothing more.
 //! - A clean exit writes state NONE with incarnation 0; a node in state
 //!   NONE has left and is neither evicted nor fenced.
+//!
+//! Two nodes ([`Timing::two_node`]): a node is *unfit* when its score is
+//! below `min_score` or when it can read its reservation key on none of
+//! the data devices ([`Machine::set_data_lost`]); it sets
+//! [`FL_UNFIT`] in its block's flags, so its peer sees it. An
+//! unfit node whose peer is online waits `tko` cycles, so that its peer's
+//! block shows the peer's own fitness (the two find out at different
+//! times: each heuristic and key check runs on its own schedule), then:
+//! - if the peer is fit (score at least `min_score`, writing), it fences
+//!   itself: the peer takes over and evicts it as usual;
+//! - if the peer is unfit too, both race for the coordinator disks
+//!   ([`Action::Race`], `fence::race`): the winner preempts the loser's key
+//!   and stays up as the *survivor* even though its score is low, the
+//!   loser fences itself. Where no race can be run (no odd set of
+//!   coordinator disks), the lower node id survives.
+//! - if the peer is not writing, it waits: the peer is lost after `tko`
+//!   cycles, and an unfit node with no peer online fences itself, unless
+//!   it is the survivor of a race. A survivor fences itself as soon as a
+//!   fit peer is online again.
+//!
+//! So a heuristic that fails on both nodes at once (the gateway they ping
+//! is down) leaves one node up instead of none, and a node that lost its
+//! data paths never outlives a healthy peer.
 
 use std::time::Duration;
 
 use super::config::Timing;
-use crate::qdisk::format::{Message, NodeMask, NodeState, StatusBlock, MAX_NODES};
+use crate::qdisk::format::{Message, NodeMask, NodeState, StatusBlock, FL_UNFIT, MAX_NODES};
 
 /// Why a node fences itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +85,14 @@ pub enum SelfFence {
         score: u32,
         /// The minimum.
         min_score: u32,
+    },
+    /// This node's key could be read on none of the data devices.
+    DataLost,
+    /// Two nodes, both unfit: the peer won the race for the coordinator
+    /// disks (or, with no race possible, has the lower id).
+    RaceLost {
+        /// The peer.
+        peer: u32,
     },
 }
 
@@ -89,6 +120,12 @@ pub enum Event {
     Dead(u32),
     /// A node left on purpose (state NONE).
     Left(u32),
+    /// Two nodes, both unfit: this node races its peer for the
+    /// coordinator disks.
+    Racing(u32),
+    /// This node won the race against its peer (or has the lower id where
+    /// no race can run): it stays up, unfit, as the survivor.
+    RaceWon(u32),
 }
 
 /// What the daemon must do.
@@ -102,6 +139,12 @@ pub enum Action {
     },
     /// Fence this node (watchdog, reboot, or the configured command).
     SelfFence(SelfFence),
+    /// Race `node` for the coordinator disks (two nodes, both unfit),
+    /// then call [`Machine::race_done`].
+    Race {
+        /// The peer.
+        node: u32,
+    },
     /// Report an event.
     Event(Event),
 }
@@ -170,6 +213,16 @@ pub struct Machine {
     /// Events from [`Machine::fence_done`], reported at the next step.
     pending_events: Vec<Event>,
     score: u32,
+    /// No data device could be read (set by the daemon).
+    data_lost: bool,
+    /// Unfit this cycle (written as [`FL_UNFIT`]).
+    unfit: bool,
+    /// The cycle this node became unfit (two nodes), while it is.
+    unfit_since: Option<u64>,
+    /// The peer being raced, while the race runs.
+    racing: Option<u32>,
+    /// This node won a race and stays up while unfit.
+    survivor: bool,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -204,6 +257,11 @@ impl Machine {
             fenced: None,
             pending_events: Vec::new(),
             score: 0,
+            data_lost: false,
+            unfit: false,
+            unfit_since: None,
+            racing: None,
+            survivor: false,
         }
     }
 
@@ -281,6 +339,35 @@ impl Machine {
         }
     }
 
+    /// Whether the daemon can read this node's key on none of the data
+    /// devices (for `tko` cycles): the node is unfit.
+    pub fn set_data_lost(&mut self, lost: bool) {
+        self.data_lost = lost;
+    }
+
+    /// Whether this node won a race and stays up while unfit.
+    pub fn is_survivor(&self) -> bool {
+        self.survivor
+    }
+
+    /// The result of an [`Action::Race`] against `node`: `Some(true)` won,
+    /// `Some(false)` lost, `None` when no race could be run (then the
+    /// lower node id survives).
+    pub fn race_done(&mut self, node: u32, outcome: Option<bool>) {
+        if self.racing != Some(node) || self.fenced.is_some() {
+            return;
+        }
+        self.racing = None;
+        let won = outcome.unwrap_or(self.id < node);
+        if won {
+            self.survivor = true;
+            self.pending_events.push(Event::RaceWon(node));
+        } else {
+            self.fenced = Some(SelfFence::RaceLost { peer: node });
+            self.state = NodeState::None;
+        }
+    }
+
     /// The block a clean shutdown writes: state NONE, incarnation 0, so
     /// that the others see the node left on purpose.
     pub fn shutdown(&mut self) -> Option<StatusBlock> {
@@ -352,17 +439,24 @@ impl Machine {
                 return out;
             }
         }
-        if score < self.timing.min_score {
+        let unfit = score < self.timing.min_score || self.data_lost;
+        self.unfit = unfit;
+        if !unfit {
+            self.unfit_since = None;
+            self.survivor = false;
+        } else if !self.unfit_may_stay(&mut out) {
             if self.state == NodeState::Master {
                 out.actions.push(Action::Event(Event::SteppedDown));
             }
-            self.fence_self(
+            let why = if self.data_lost {
+                SelfFence::DataLost
+            } else {
                 SelfFence::LowScore {
                     score,
                     min_score: self.timing.min_score,
-                },
-                &mut out,
-            );
+                }
+            };
+            self.fence_self(why, &mut out);
             return out;
         }
         // Our view of the others counts only when our own I/O works: the
@@ -383,6 +477,49 @@ impl Machine {
         }
         out.own = Some(self.own_block());
         out
+    }
+
+    /// An unfit node: true while it may stay up (two nodes: waiting, or
+    /// racing), false when it must fence itself now.
+    fn unfit_may_stay(&mut self, out: &mut Output) -> bool {
+        if !self.timing.two_node {
+            return false;
+        }
+        if self.racing.is_some() {
+            return true;
+        }
+        let peer = (1..=MAX_NODES).find(|&n| {
+            let p = &self.peers[idx(n)];
+            n != self.id && p.online && p.evicted.is_none() && !p.fence_pending
+        });
+        let Some(peer) = peer else {
+            // Alone: a survivor stays, any other unfit node goes.
+            return self.survivor;
+        };
+        let since = *self.unfit_since.get_or_insert(self.cycles);
+        if self.cycles - since < u64::from(self.timing.tko) {
+            return true;
+        }
+        let p = &self.peers[idx(peer)];
+        if p.misses > 0 {
+            // Not writing: lost after tko cycles, or writing again.
+            return true;
+        }
+        let peer_fit = p.last.as_ref().is_some_and(|b| {
+            u32::from(b.score) >= self.timing.min_score && b.flags & FL_UNFIT == 0
+        });
+        if peer_fit {
+            // A fit peer takes over, also from a survivor.
+            self.survivor = false;
+            return false;
+        }
+        if self.survivor {
+            return true;
+        }
+        self.racing = Some(peer);
+        out.actions.push(Action::Event(Event::Racing(peer)));
+        out.actions.push(Action::Race { node: peer });
+        true
     }
 
     /// Reads the others' blocks: changes, losses, departures, undead.
@@ -648,7 +785,7 @@ impl Machine {
             pad0: 0,
             state: self.state,
             pad1: 0,
-            flags: 0,
+            flags: if self.unfit { FL_UNFIT } else { 0 },
             score: u16::try_from(self.score).unwrap_or(u16::MAX),
             score_max: u16::try_from(self.timing.max_score).unwrap_or(u16::MAX),
             avg_cycle: (0, 0),

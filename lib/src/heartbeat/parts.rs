@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::machine::SelfFence;
 use super::run::{run_with_timeout, Fencer, SelfFencer};
 use crate::fence::ops::{self, FenceHow, PreemptMode, Verdict};
+use crate::fence::race;
 use crate::linux::watchdog::Watchdog;
 use crate::paths::{Opener, Unit};
 use crate::scsi::pr::Key;
@@ -60,6 +61,21 @@ impl<O: Opener + Send + 'static> Fencer for PrFencer<O> {
             Ok(format!("key {victim}: {detail}"))
         } else {
             Err(format!("key {victim}: {detail}"))
+        }
+    }
+
+    fn race(&self, node: u32) -> Result<bool, String> {
+        let peer = *self
+            .keys
+            .get(&node)
+            .ok_or_else(|| format!("node {node} has no key in the configuration"))?;
+        // Every node works the disks in the same order: the configured
+        // order of the data devices, which is the same file everywhere.
+        match race::race(&self.opener, &self.units, self.own, &[peer], self.mode) {
+            Ok(r) => Ok(r.won()),
+            // No odd set of coordinator disks: the machine falls back on
+            // the lower node id.
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -153,6 +169,10 @@ pub fn reason(why: &SelfFence) -> String {
         SelfFence::KeyGone => "own reservation key gone from the data devices".into(),
         SelfFence::LowScore { score, min_score } => {
             format!("heuristics score {score} below min_score {min_score}")
+        }
+        SelfFence::DataLost => "own reservation key readable on no data device".into(),
+        SelfFence::RaceLost { peer } => {
+            format!("both nodes unfit, and node {peer} won the race for the coordinator disks")
         }
     }
 }

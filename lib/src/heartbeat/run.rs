@@ -56,6 +56,13 @@ pub trait Fencer: Send + Sync + 'static {
     /// Fences node `node` (a qdisk slot); Ok with what was done once the
     /// target confirms, Err with why not.
     fn fence(&self, node: u32) -> Result<String, String>;
+    /// Races `node` for the coordinator disks (two nodes, both unfit):
+    /// Ok(true) won, Ok(false) lost (a disk that cannot be worked counts
+    /// against this node), Err when no race can be run here.
+    fn race(&self, node: u32) -> Result<bool, String> {
+        let _ = node;
+        Err("no coordinator disks".into())
+    }
     /// Whether this node's own key is still registered: Some(false) when
     /// at least one data device was read and none lists it.
     fn own_key_present(&self) -> Option<bool> {
@@ -164,6 +171,9 @@ pub struct CycleReport {
     pub actions: Vec<Action>,
     /// Fences that finished since the last cycle: (node, Ok detail or Err).
     pub fences: Vec<(u32, Result<String, String>)>,
+    /// Races that finished since the last cycle: (peer, won, or Err when
+    /// none could run and the lower id survives).
+    pub races: Vec<(u32, Result<bool, String>)>,
     /// The own block reached the disk.
     pub wrote: bool,
     /// This node has fenced itself.
@@ -192,9 +202,18 @@ pub struct Runner<D: Disk, F: Fencer, S: SelfFencer> {
     since_key_check: u32,
     /// Why this node fenced itself, once it has.
     fenced_self: Option<SelfFence>,
+    /// Key checks in a row that read no data device.
+    unreadable_checks: u32,
+    /// Whether reading no data device makes the node unfit.
+    unfit_without_data: bool,
+    /// Races that finished: (peer, won, or Err when none could run).
+    race_results: mpsc::Receiver<(u32, Result<bool, String>)>,
+    race_sender: mpsc::Sender<(u32, Result<bool, String>)>,
 }
 
-/// [`Runner::key_check`] values.
+/// [`Runner::key_check`] values: no answer since the last look, no data
+/// device readable, present, gone.
+const KEY_PENDING: u32 = 3;
 const KEY_UNKNOWN: u32 = 0;
 const KEY_PRESENT: u32 = 1;
 const KEY_GONE: u32 = 2;
@@ -203,6 +222,7 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
     /// A runner for `machine` over the parts.
     pub fn new(machine: Machine, disk: D, fencer: F, self_fencer: S) -> Self {
         let (sender, results) = mpsc::channel();
+        let (race_sender, race_results) = mpsc::channel();
         Runner {
             machine,
             disk,
@@ -212,11 +232,22 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             results,
             sender,
             running: BTreeSet::new(),
-            key_check: Arc::new(AtomicU32::new(KEY_UNKNOWN)),
+            key_check: Arc::new(AtomicU32::new(KEY_PENDING)),
             key_check_running: Arc::new(AtomicBool::new(false)),
             since_key_check: u32::MAX,
             fenced_self: None,
+            unreadable_checks: 0,
+            unfit_without_data: true,
+            race_results,
+            race_sender,
         }
+    }
+
+    /// Whether a node that reads its key on no data device for two key
+    /// checks in a row (about `tko` cycles) is unfit (default true).
+    pub fn unfit_without_data(mut self, on: bool) -> Self {
+        self.unfit_without_data = on;
+        self
     }
 
     /// The state machine.
@@ -239,6 +270,10 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             self.running.remove(&node);
             self.machine.fence_done(node, r.is_ok());
             rep.fences.push((node, r));
+        }
+        while let Ok((node, r)) = self.race_results.try_recv() {
+            self.machine.race_done(node, r.as_ref().ok().copied());
+            rep.races.push((node, r));
         }
         self.machine.set_wall_secs(crate::qdisk::now_secs());
         let blocks = self.disk.read_all();
@@ -264,6 +299,18 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
                         self.machine.fence_done(node, false);
                     }
                 }
+                Action::Race { node } => {
+                    let (f, tx) = (Arc::clone(&self.fencer), self.race_sender.clone());
+                    let spawned =
+                        std::thread::Builder::new()
+                            .name("race".into())
+                            .spawn(move || {
+                                let _ = tx.send((node, f.race(node)));
+                            });
+                    if spawned.is_err() {
+                        self.machine.race_done(node, Some(false));
+                    }
+                }
                 Action::SelfFence(why) => self.fence_self(why),
                 _ => {}
             }
@@ -279,10 +326,19 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
                 self.since_key_check = 0;
                 self.start_key_check();
             }
-            if self.key_check.load(Ordering::Relaxed) == KEY_GONE {
-                self.fence_self(SelfFence::KeyGone);
-                rep.actions.push(Action::SelfFence(SelfFence::KeyGone));
+            match self.key_check.swap(KEY_PENDING, Ordering::Relaxed) {
+                KEY_GONE => {
+                    self.fence_self(SelfFence::KeyGone);
+                    rep.actions.push(Action::SelfFence(SelfFence::KeyGone));
+                }
+                KEY_UNKNOWN => self.unreadable_checks = self.unreadable_checks.saturating_add(1),
+                KEY_PRESENT => self.unreadable_checks = 0,
+                _ => {}
             }
+            // Two checks in a row (about tko cycles) that reached no data
+            // device: the node has lost its data paths.
+            self.machine
+                .set_data_lost(self.unfit_without_data && self.unreadable_checks >= 2);
         }
         rep.self_fenced = self.fenced_self;
         if rep.self_fenced.is_none() && self.wrote_ok {
@@ -353,6 +409,10 @@ pub fn describe(e: &Event) -> String {
         Event::FenceFailed(n) => format!("fencing node {n} failed; trying again"),
         Event::Dead(n) => format!("node {n} fenced: it is dead"),
         Event::Left(n) => format!("node {n} left"),
+        Event::Racing(n) => {
+            format!("this node and node {n} are both unfit; racing for the coordinator disks")
+        }
+        Event::RaceWon(n) => format!("won the race against node {n}: staying up as the survivor"),
     }
 }
 
@@ -372,6 +432,8 @@ mod tests {
         calls: Mutex<Vec<u32>>,
         fail: AtomicBool,
         key_gone: AtomicBool,
+        /// No data device answers a key check.
+        unreadable: AtomicBool,
     }
 
     impl Fencer for Arc<Script> {
@@ -384,7 +446,11 @@ mod tests {
             }
         }
         fn own_key_present(&self) -> Option<bool> {
-            Some(!self.key_gone.load(Ordering::Relaxed))
+            if self.unreadable.load(Ordering::Relaxed) {
+                None
+            } else {
+                Some(!self.key_gone.load(Ordering::Relaxed))
+            }
         }
     }
 
@@ -436,7 +502,17 @@ mod tests {
     type Node = Runner<Hangable, Arc<Script>, Record>;
 
     fn node(img: &Path, id: u32, script: &Arc<Script>) -> (Node, Record, Arc<AtomicBool>) {
+        node_of(img, id, script, false)
+    }
+
+    fn node_of(
+        img: &Path,
+        id: u32,
+        script: &Arc<Script>,
+        two_node: bool,
+    ) -> (Node, Record, Arc<AtomicBool>) {
         let mut c = Config::new(id);
+        c.two_node = two_node;
         c.interval = Duration::from_millis(100);
         c.tko = 4;
         let t = c.validate().unwrap();
@@ -569,6 +645,71 @@ mod tests {
         let r = gone.expect("no self-fence");
         assert_eq!(r.self_fenced, Some(SelfFence::KeyGone));
         assert_eq!(rec.0.lock().unwrap().1, vec![SelfFence::KeyGone]);
+    }
+
+    /// Cycles `nodes` until one has fenced itself or `to` ms; pauses so
+    /// that key checks and races report back.
+    fn until_fenced(nodes: &mut [Node], from: u64, to: u64) -> Vec<(u32, CycleReport)> {
+        let mut reps = Vec::new();
+        let mut t = from;
+        while t < to
+            && reps
+                .iter()
+                .all(|(_, r): &(u32, CycleReport)| r.self_fenced.is_none())
+        {
+            for n in nodes.iter_mut() {
+                reps.push((n.machine().id(), n.cycle(t, 0)));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            t += 100;
+        }
+        reps
+    }
+
+    #[test]
+    fn a_node_that_reads_no_data_device_fences_itself_unless_told_not_to() {
+        let img = qdisk_image();
+        let script = Arc::new(Script::default());
+        script.unreadable.store(true, Ordering::Relaxed);
+        let (a, rec, _) = node(img.path(), 1, &script);
+        let mut nodes = vec![a];
+        let reps = until_fenced(&mut nodes, 100, 30_000);
+        let last = &reps.last().unwrap().1;
+        assert_eq!(last.self_fenced, Some(SelfFence::DataLost), "{last:?}");
+        assert_eq!(rec.0.lock().unwrap().1, vec![SelfFence::DataLost]);
+        // The same with `unfit_without_data = false`: it keeps running.
+        let img = qdisk_image();
+        let (a, rec, _) = node(img.path(), 1, &script);
+        let mut nodes = vec![a.unfit_without_data(false)];
+        let reps = until_fenced(&mut nodes, 100, 3_000);
+        assert!(reps.iter().all(|(_, r)| r.self_fenced.is_none()));
+        assert!(rec.0.lock().unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn two_nodes_without_data_paths_race_and_with_no_race_the_lower_id_stays() {
+        let img = qdisk_image();
+        let script = Arc::new(Script::default());
+        let mut nodes: Vec<Node> = (1..=2)
+            .map(|i| node_of(img.path(), i, &script, true).0)
+            .collect();
+        cycles(&mut nodes, &[], 100, 1500);
+        assert_eq!(nodes[0].machine().online(), vec![1, 2]);
+        script.unreadable.store(true, Ordering::Relaxed);
+        let reps = until_fenced(&mut nodes, 1500, 30_000);
+        // The Script has no coordinator disks: Err, so node 1 stays.
+        let raced: Vec<u32> = reps
+            .iter()
+            .filter(|(_, r)| r.races.iter().any(|x| x.1.is_err()))
+            .map(|(id, _)| *id)
+            .collect();
+        assert!(raced.contains(&2), "{raced:?}");
+        let fenced: Vec<(u32, SelfFence)> = reps
+            .iter()
+            .filter_map(|(id, r)| r.self_fenced.map(|w| (*id, w)))
+            .collect();
+        assert_eq!(fenced, vec![(2, SelfFence::RaceLost { peer: 1 })]);
+        assert!(nodes[0].machine().is_survivor());
     }
 
     #[test]

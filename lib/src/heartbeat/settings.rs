@@ -123,7 +123,7 @@ fn one_u32() -> u32 {
 }
 
 /// `[fence]`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FenceSettings {
     /// Data devices (or `auto`); default the cluster description's.
@@ -134,6 +134,25 @@ pub struct FenceSettings {
     pub preempt_only: bool,
     /// Seconds one SCSI command may take (default 10).
     pub timeout: Option<f64>,
+    /// A node that can read its key on none of the data devices for about
+    /// `tko` cycles is unfit, like one below `min_score` (default true).
+    #[serde(default = "yes")]
+    pub unfit_without_data: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for FenceSettings {
+    fn default() -> Self {
+        FenceSettings {
+            devices: Vec::new(),
+            preempt_only: false,
+            timeout: None,
+            unfit_without_data: true,
+        }
+    }
 }
 
 /// How a node fences itself.
@@ -321,6 +340,7 @@ impl Settings {
                 .token_timeout
                 .map(|t| secs(path, "token_timeout", t))
                 .transpose()?,
+            two_node: self.nodes.len() == 2,
         };
         c.validate().map_err(|source| SettingsError::Timing {
             path: path.to_string(),

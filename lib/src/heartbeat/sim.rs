@@ -45,6 +45,8 @@ struct Node {
     self_fenced_at: Option<u64>,
     /// Ever stopped, hung or below its score: not a healthy node.
     faulty: bool,
+    /// Reads no data device.
+    data_lost: bool,
 }
 
 /// The cluster, the disk, and what happened.
@@ -62,11 +64,17 @@ struct Cluster {
     /// (time, reporter, event).
     events: Vec<(u64, u32, Event)>,
     fences_asked: Vec<(u64, u32, u32)>,
+    /// (time, racer, peer) of every race.
+    races: Vec<(u64, u32, u32)>,
+    /// Races can run (an odd set of coordinator disks).
+    race_possible: bool,
 }
 
 impl Cluster {
+    /// `n` nodes; two of them make a two-node cluster, as in the daemon.
     fn new(n: usize, tko: u32, starts: &[u64]) -> Cluster {
-        let t = timing(tko);
+        let mut t = timing(tko);
+        t.two_node = n == 2;
         let nodes = (0..n)
             .map(|i| {
                 let id = u32::try_from(i + 1).unwrap();
@@ -83,6 +91,7 @@ impl Cluster {
                     resumed_evicted: false,
                     self_fenced_at: None,
                     faulty: false,
+                    data_lost: false,
                 }
             })
             .collect();
@@ -96,6 +105,8 @@ impl Cluster {
             evictions: Vec::new(),
             events: Vec::new(),
             fences_asked: Vec::new(),
+            races: Vec::new(),
+            race_possible: true,
         }
     }
 
@@ -131,6 +142,7 @@ impl Cluster {
         } else {
             self.disk.clone()
         };
+        node.m.set_data_lost(node.data_lost);
         let out = node.m.step(now, &blocks, node.wrote_ok, node.score);
         if node.resumed_evicted {
             assert!(
@@ -146,6 +158,7 @@ impl Cluster {
             );
         }
         let mut fence_results = Vec::new();
+        let mut race_results = Vec::new();
         for a in &out.actions {
             match *a {
                 Action::Fence { node: v } => {
@@ -158,6 +171,16 @@ impl Cluster {
                         self.fenced.insert(v);
                         fence_results.push((v, true));
                     }
+                }
+                Action::Race { node: v } => {
+                    // The first to preempt wins; a node without data
+                    // paths reaches no coordinator disk and loses.
+                    self.races.push((now, id, v));
+                    let won = !self.fenced.contains(&id) && !self.nodes[i].data_lost;
+                    if won {
+                        self.fenced.insert(v);
+                    }
+                    race_results.push((v, self.race_possible.then_some(won)));
                 }
                 Action::SelfFence(_) => {
                     let n = &mut self.nodes[i];
@@ -177,6 +200,9 @@ impl Cluster {
         let node = &mut self.nodes[i];
         for (v, ok) in fence_results {
             node.m.fence_done(v, ok);
+        }
+        for (v, won) in race_results {
+            node.m.race_done(v, won);
         }
         if node.disk_hung {
             node.wrote_ok = false;
@@ -364,6 +390,160 @@ fn a_failing_heuristic_takes_a_node_down() {
         })
     ));
     assert!(c.evicted_at(3).is_some() && c.fenced.contains(&3));
+}
+
+/// Two nodes, after 10 s: who fenced itself why, and who is left.
+fn two_node_fault(set: impl Fn(&mut Cluster)) -> Cluster {
+    let mut c = Cluster::new(2, 4, &[0, 300]);
+    c.run_until(10_000);
+    assert_eq!(c.masters(), vec![1]);
+    set(&mut c);
+    c.run_until(30_000);
+    c
+}
+
+#[test]
+fn two_nodes_a_failing_heuristic_takes_down_only_that_node() {
+    for victim in [1u32, 2] {
+        let c = two_node_fault(|c| {
+            let n = c.node(victim);
+            n.score = 0;
+            n.faulty = true;
+        });
+        let other = 3 - victim;
+        let v = &c.nodes[usize::try_from(victim - 1).unwrap()];
+        assert!(
+            matches!(
+                v.m.self_fenced(),
+                Some(SelfFence::LowScore { score: 0, .. })
+            ),
+            "node {victim}: {:?}",
+            v.m.self_fenced()
+        );
+        // It waited tko cycles for its peer's block, no longer.
+        let waited = v.self_fenced_at.unwrap() - 10_000;
+        assert!(waited <= INTERVAL * u64::from(c.tko + 1), "{waited} ms");
+        assert!(c.races.is_empty(), "{:?}", c.races);
+        assert_eq!(c.masters(), vec![other], "victim {victim}");
+        assert!(c.fenced.contains(&victim) && !c.fenced.contains(&other));
+    }
+}
+
+#[test]
+fn two_nodes_without_data_paths_a_node_yields_to_its_peer() {
+    let mut c = Cluster::new(2, 4, &[0, 300]);
+    c.run_until(10_000);
+    let n = c.node(1);
+    n.data_lost = true;
+    n.faulty = true;
+    c.run_until(12_000);
+    // While it waits, its block is flagged unfit (its score is intact).
+    let b = c.disk[0].clone().unwrap();
+    assert!(b.flags & crate::qdisk::format::FL_UNFIT != 0 && b.score == 1);
+    c.run_until(30_000);
+    assert_eq!(c.nodes[0].m.self_fenced(), Some(SelfFence::DataLost));
+    assert!(c.nodes[1].m.self_fenced().is_none());
+    assert!(c.races.is_empty());
+    assert_eq!(c.masters(), vec![2]);
+    assert!(c.fenced.contains(&1) && !c.fenced.contains(&2));
+}
+
+#[test]
+fn two_nodes_both_unfit_race_and_exactly_one_survives() {
+    for first in [1u32, 2] {
+        let mut c = Cluster::new(2, 4, &[0, 300]);
+        c.run_until(10_000);
+        // Both heuristics fail in the same cycle (the gateway they ping
+        // is down); `first` steps first after that.
+        for id in [1, 2] {
+            let n = c.node(id);
+            n.score = 0;
+            n.faulty = true;
+        }
+        if first == 2 {
+            c.node(1).start += 500;
+        }
+        c.run_until(40_000);
+        let fenced_self: Vec<u32> = c
+            .nodes
+            .iter()
+            .filter(|n| n.m.self_fenced().is_some())
+            .map(|n| n.m.id())
+            .collect();
+        assert_eq!(fenced_self.len(), 1, "first {first}: {fenced_self:?}");
+        let loser = fenced_self[0];
+        let winner = 3 - loser;
+        let l = &c.nodes[usize::try_from(loser - 1).unwrap()];
+        assert_eq!(
+            l.m.self_fenced(),
+            Some(SelfFence::RaceLost { peer: winner }),
+            "first {first}"
+        );
+        let w = &c.nodes[usize::try_from(winner - 1).unwrap()];
+        assert!(w.m.is_survivor());
+        assert!(c
+            .first(|who, e| who == winner && *e == Event::RaceWon(loser))
+            .is_some());
+        // The survivor, unfit, is master and has fenced the loser.
+        assert_eq!(c.masters(), vec![winner], "first {first}");
+        assert!(c.fenced.contains(&loser) && !c.fenced.contains(&winner));
+        assert!(c
+            .first(|who, e| who == winner && *e == Event::Dead(loser))
+            .is_some());
+    }
+}
+
+#[test]
+fn two_nodes_both_unfit_the_node_with_data_paths_wins() {
+    let c = two_node_fault(|c| {
+        let n = c.node(1);
+        n.data_lost = true;
+        n.faulty = true;
+        let n = c.node(2);
+        n.score = 0;
+        n.faulty = true;
+    });
+    assert_eq!(
+        c.nodes[0].m.self_fenced(),
+        Some(SelfFence::RaceLost { peer: 2 })
+    );
+    assert!(c.nodes[1].m.self_fenced().is_none());
+    assert!(c.nodes[1].m.is_survivor());
+    assert_eq!(c.masters(), vec![2]);
+}
+
+#[test]
+fn two_nodes_both_unfit_with_no_race_possible_the_lower_id_survives() {
+    let mut c = Cluster::new(2, 4, &[0, 300]);
+    c.race_possible = false;
+    c.run_until(10_000);
+    for id in [1, 2] {
+        let n = c.node(id);
+        n.score = 0;
+        n.faulty = true;
+    }
+    c.run_until(30_000);
+    assert!(c.nodes[0].m.self_fenced().is_none());
+    assert_eq!(
+        c.nodes[1].m.self_fenced(),
+        Some(SelfFence::RaceLost { peer: 1 })
+    );
+    assert_eq!(c.masters(), vec![1]);
+    assert!(c.fenced.contains(&2));
+}
+
+#[test]
+fn three_nodes_a_node_without_data_paths_fences_itself_at_once() {
+    let mut c = Cluster::new(3, 4, &[0, 300, 600]);
+    c.run_until(10_000);
+    let n = c.node(2);
+    n.data_lost = true;
+    n.faulty = true;
+    c.run_until(20_000);
+    assert_eq!(c.nodes[1].m.self_fenced(), Some(SelfFence::DataLost));
+    assert!(c.nodes[1].self_fenced_at.unwrap() - 10_000 <= INTERVAL);
+    assert!(c.races.is_empty());
+    assert!(c.fenced.contains(&2));
 }
 
 #[test]
@@ -559,6 +739,7 @@ enum Fault {
     Hang,
     Unhang,
     LowScore,
+    DataLost,
 }
 
 fn fault() -> impl Strategy<Value = (u64, usize, Fault)> {
@@ -571,6 +752,7 @@ fn fault() -> impl Strategy<Value = (u64, usize, Fault)> {
             Just(Fault::Hang),
             Just(Fault::Unhang),
             Just(Fault::LowScore),
+            Just(Fault::DataLost),
         ],
     )
 }
@@ -610,6 +792,11 @@ proptest! {
                     let n = c.node(id);
                     n.faulty = true;
                     n.score = 0;
+                }
+                Fault::DataLost => {
+                    let n = c.node(id);
+                    n.faulty = true;
+                    n.data_lost = true;
                 }
             }
         }

@@ -372,6 +372,11 @@ impl Payload for QuorumHeader {
     }
 }
 
+/// fencekit's `ps_flags` bit, outside qdiskd's: the node is unfit (its
+/// score is below `min_score`, or it reads no data device); a two-node
+/// peer reads it (`heartbeat::machine`).
+pub const FL_UNFIT: u16 = 0x0100;
+
 /// A node's status block (`status_block_t`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusBlock {
@@ -387,7 +392,8 @@ pub struct StatusBlock {
     pub state: NodeState,
     /// `pad1`.
     pub pad1: u8,
-    /// `ps_flags` (`FL_MSG` 1, `FL_BID` 2, `FL_VOTE` 4).
+    /// `ps_flags` (`FL_MSG` 1, `FL_BID` 2, `FL_VOTE` 4; fencekit adds
+    /// [`FL_UNFIT`]).
     pub flags: u16,
     /// `ps_score`: heuristic score.
     pub score: u16,

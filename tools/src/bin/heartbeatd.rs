@@ -182,7 +182,18 @@ fn report(rep: &CycleReport, ready: &mut bool, method: SelfFenceMethod) -> Optio
         match a {
             Action::Event(e) => log(INFO, &describe(e)),
             Action::Fence { node } => log(NOTICE, &format!("fencing node {node}")),
+            Action::Race { node } => log(NOTICE, &format!("racing node {node}")),
             Action::SelfFence(_) => {}
+        }
+    }
+    for (node, r) in &rep.races {
+        match r {
+            Ok(true) => log(NOTICE, &format!("race against node {node} won")),
+            Ok(false) => log(WARNING, &format!("race against node {node} lost")),
+            Err(e) => log(
+                WARNING,
+                &format!("no race against node {node} ({e}): the lower node id survives"),
+            ),
         }
     }
     if let Some(why) = rep.self_fenced {
