@@ -1,7 +1,9 @@
 //! heartbeatd in the guest test bed: three daemons on the iSCSI fabric,
 //! a quorum disk and two data LUNs, eviction and fencing through PR
 //! checked with sg_persist and a refused write (see
-//! tests/guest/heartbeatd_three_nodes.sh).
+//! tests/guest/heartbeatd_three_nodes.sh); and two guests (two kernels) on
+//! a tgtd LUN, where softdog resets the guest that was stopped and fenced
+//! (tests/guest/twoguest_heartbeatd_softdog.sh).
 
 // Tests: a panic in a helper here is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -10,7 +12,7 @@ mod common;
 
 use std::process::Command;
 
-use fencekit_tests::{guest_script, require_or_skip};
+use fencekit_tests::{guest_script, require_or_skip, TwoGuests};
 
 #[test]
 fn guest_heartbeatd_three_nodes_evict_fence_and_self_fence() {
@@ -73,4 +75,21 @@ fn guest_heartbeatd_three_nodes_evict_fence_and_self_fence() {
     );
     assert_eq!(node(2)["state"], 6);
     assert_eq!(node(2)["master"], serde_json::json!([2]));
+}
+
+#[test]
+fn twoguest_heartbeatd_softdog_resets_the_fenced_guest() {
+    if !require_or_skip("twoguest_heartbeatd_softdog_resets_the_fenced_guest") {
+        return;
+    }
+    let out = TwoGuests::new()
+        .file(common::HEARTBEATD)
+        .file(common::FENCECTL)
+        .file(common::QDISK)
+        .timeout(std::time::Duration::from_secs(420))
+        .run_script_file(guest_script("twoguest_heartbeatd_softdog.sh"));
+    out.assert_success()
+        .assert_stdout_contains("guest b stopped: node 2 fenced after")
+        .assert_stdout_contains("reset by softdog")
+        .assert_stdout_contains("PASS: heartbeatd softdog across two guests");
 }
