@@ -15,6 +15,14 @@
 # reset. The block still holds the count of before the fence: none of b's
 # writes reached the disk between the resume and the reset. Times from the
 # stop and from the resume are printed.
+#
+# With FK_CASE=evict (twoguest_heartbeatd_softdog_evict.sh) guest b is not
+# stopped: an administrator evicts node 2 from guest a (qdisk evict
+# --writer 1) while b's daemon runs and could go on feeding its watchdog.
+# It finds EVICT in its block and stops feeding; softdog resets guest b
+# within the watchdog's timeout (interval * tko = 4 s) plus a cycle, and
+# node 1 fences node 2 meanwhile; again no write of b reaches the LUN
+# after its key is gone.
 # Run by: scripts/testbed/two-guests --file target/debug/heartbeatd
 #         --file target/debug/fencectl --file target/debug/qdisk
 #         tests/guest/twoguest_heartbeatd_softdog.sh
@@ -85,7 +93,7 @@ wait_for() { # SECONDS COMMAND...
     return 1
 }
 master_and_running() { [[ "$(state a 1)" == Master && "$(state a 2)" == Running ]]; }
-wait_for 90 master_and_running || { on a 'cat /tmp/hb.log'; on b 'cat /tmp/hb.log'; fail "node 1 not master with node 2 running after 90 s"; }
+wait_for 90 master_and_running || { on a "heartbeatd -c /etc/fencekit/heartbeat.toml status"; on a "cat /tmp/hb.log"; on b "cat /tmp/hb.log"; fail "node 1 not master with node 2 running after 90 s"; }
 on_step 0 a 'heartbeatd -c /etc/fencekit/heartbeat.toml status'
 expect "node1 +Master"
 expect "node2 +Running"
@@ -103,6 +111,32 @@ first=$(lun_block)
 b_advances() { [[ "$(lun_block)" != "$first" ]]; }
 wait_for 20 b_advances || fail "guest b's counter does not advance past $first"
 echo "guest b writes: $first, then $(lun_block)"
+
+if [[ "${FK_CASE:-stop}" == evict ]]; then
+    echo "--- evicting node 2 while it runs"
+    t0=$(now)
+    on_step 0 a 'qdisk evict --node 2 --writer 1 $FK_DISK'
+    reset() { [[ "$(guest-state b)" == exited ]]; }
+    wait_for 60 reset || fail "guest b still $(guest-state b) 60 s after its eviction: its watchdog did not reset it"
+    t_reset=$(($(now) - t0))
+    grep -q "Initiating system reboot" "$FK_TWO_LOGDIR/b-console.log" ||
+        { tail -n 30 "$FK_TWO_LOGDIR/b-console.log"; fail "guest b exited, but its console does not show the watchdog's reset"; }
+    echo "guest b evicted: reset by softdog $t_reset ms after the eviction"
+    # The watchdog's timeout is 4 s; b notices the eviction within a cycle.
+    ((t_reset <= 4000 + 2000 + 1500)) || fail "reset $t_reset ms after the eviction: more than timeout + 2 cycles (+ 1.5 s polling)"
+    fenced() { on a 'grep -q "node 2 fenced" /tmp/hb.log'; }
+    wait_for 30 fenced || { on a 'cat /tmp/hb.log'; fail "node 1 did not fence node 2"; }
+    on_step 0 a 'sg_persist -n -k $FK_SG'
+    reject "$key2"
+    before=$(lun_block)
+    sleep 2
+    [[ "$(lun_block)" == "$before" ]] || fail "the block changed after guest b's reset and fence"
+    on_step 0 a 'heartbeatd -c /etc/fencekit/heartbeat.toml status'
+    expect "node1 +Master"
+    expect "node2 +Evicted"
+    echo "PASS: heartbeatd softdog after an eviction across two guests ($n steps)"
+    exit 0
+fi
 
 echo "--- stopping guest b (QEMU pid $FK_B_QPID)"
 t0=$(now)

@@ -93,3 +93,19 @@ fn twoguest_heartbeatd_softdog_resets_the_fenced_guest() {
         .assert_stdout_contains("reset by softdog")
         .assert_stdout_contains("PASS: heartbeatd softdog across two guests");
 }
+
+#[test]
+fn twoguest_heartbeatd_softdog_resets_a_running_node_once_evicted() {
+    if !require_or_skip("twoguest_heartbeatd_softdog_resets_a_running_node_once_evicted") {
+        return;
+    }
+    let out = TwoGuests::new()
+        .file(common::HEARTBEATD)
+        .file(common::FENCECTL)
+        .file(common::QDISK)
+        .timeout(std::time::Duration::from_secs(420))
+        .run_script_file(guest_script("twoguest_heartbeatd_softdog_evict.sh"));
+    out.assert_success()
+        .assert_stdout_contains("reset by softdog")
+        .assert_stdout_contains("PASS: heartbeatd softdog after an eviction across two guests");
+}
