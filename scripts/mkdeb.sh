@@ -22,7 +22,7 @@ VERSION=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' Car
 ARCH=$(dpkg --print-architecture)
 [[ -n "$VERSION" ]] || { echo "mkdeb: no version in Cargo.toml [workspace.package]" >&2; exit 1; }
 
-for tool in dpkg-deb dpkg-shlibdeps fakeroot gzip; do
+for tool in dpkg-deb dpkg-shlibdeps strip gzip; do
     command -v "$tool" >/dev/null || {
         echo "mkdeb: $tool is missing (scripts/setup-deps.sh installs it)" >&2
         exit 1

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Debian package installed for real on this machine, then removed and
-# purged: `make deb`, `dpkg -i`, each program's --version, `man -w` for each
+# purged: `make deb`, lintian (no error), `dpkg -i`, each program's --version, `man -w` for each
 # page, the completion files, fence_fencekit's metadata through xmllint,
 # `heartbeatd --check-config` on the installed example, `dpkg -r` (the
 # conffiles stay), `dpkg --purge`, and nothing the package shipped left
@@ -52,6 +52,17 @@ ok() { say "ok: $*"; }
 "$MAKE" --no-print-directory deb
 deb="$TARGET_DIR/deb/fencekit_${VERSION}_$(dpkg --print-architecture).deb"
 [[ -f "$deb" ]] || { say "FAIL: make deb made no $deb" >&2; exit 1; }
+
+# lintian: no error (E:); warnings and notes are printed.
+if command -v lintian >/dev/null; then
+    if lintian --fail-on error --allow-root "$deb"; then
+        ok "lintian: no error"
+    else
+        fail "lintian reports errors"
+    fi
+elif [[ "${CI:-}" == true ]]; then
+    fail "lintian is missing"
+fi
 
 # What the package ships (files and links; directories are shared).
 dpkg-deb --fsys-tarfile "$deb" | tar -t | sed 's|^\./|/|; s|/$||' | grep -v '^/\?$' | sort >"$tmp/shipped-all"
