@@ -77,11 +77,7 @@ mod tests {
         for name in SHELLS {
             let sh = shell(name).unwrap();
             let mut buf = Vec::new();
-            write(
-                sh,
-                &mut <Demo as clap::CommandFactory>::command(),
-                &mut buf,
-            );
+            write(sh, &mut <Demo as clap::CommandFactory>::command(), &mut buf);
             let s = String::from_utf8(buf).unwrap();
             assert!(s.contains("demo"), "{name}: {s}");
             assert!(s.contains("json"), "{name}: {s}");

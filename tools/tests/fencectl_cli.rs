@@ -224,7 +224,11 @@ fn run_as_fence_fencekit(args: &[&str], stdin: Option<&str>) -> Output {
 #[test]
 fn called_as_fence_fencekit_it_is_the_agent_with_fencing_py_options() {
     // fence_scsi's command line: -o metadata, and the long spellings.
-    for args in [&["-o", "metadata"][..], &["--action=metadata"], &["-ometa-data"]] {
+    for args in [
+        &["-o", "metadata"][..],
+        &["--action=metadata"],
+        &["-ometa-data"],
+    ] {
         let o = run_as_fence_fencekit(args, None);
         assert_eq!(code(&o), 0, "{args:?}: {}", err(&o));
         let x = out(&o);
@@ -241,7 +245,10 @@ fn called_as_fence_fencekit_it_is_the_agent_with_fencing_py_options() {
     let cfg = example();
     let o = run_as_fence_fencekit(&["-o", "list", "--config", &cfg], None);
     assert_eq!(out(&o), "node1,\nnode2,\nnode3,\nnode4,\n");
-    let o = run_as_fence_fencekit(&["-o", "validate-all", "--config", &cfg, "-n", "node2"], None);
+    let o = run_as_fence_fencekit(
+        &["-o", "validate-all", "--config", &cfg, "-n", "node2"],
+        None,
+    );
     assert_eq!(code(&o), 0, "{}", err(&o));
     // fencectl's own subcommands are not the agent's options: bad arguments (2).
     let o = run_as_fence_fencekit(&["list"], None);

@@ -491,7 +491,10 @@ mod tests {
         assert!(!called_as_agent("/opt/fence_x/fencectl"));
         assert_eq!(agent_name("/usr/sbin/fence_fencekit"), "fence_fencekit");
         assert_eq!(agent_name("fencectl"), "fencectl");
-        assert_eq!(args_to_text(&args(&["-o", "metadata"])).unwrap(), "action=metadata\n");
+        assert_eq!(
+            args_to_text(&args(&["-o", "metadata"])).unwrap(),
+            "action=metadata\n"
+        );
         let t = args_to_text(&args(&[
             "--action=off",
             "-n",
