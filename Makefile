@@ -1,6 +1,7 @@
 # fencekit: build, test and demo entry points. CI runs `make test` (.ci/run).
 #
-#   make test     dependencies, guest, build, host tests, guest test suites
+#   make test     dependencies, guest, build, host tests, package test, guest
+#                 test suites
 #   make testbed  build (or reuse) the guest kernel and initramfs only
 #   make demo     walk through persistent reservations in the guest
 #   make lint     cargo fmt --check, cargo clippy -D warnings
