@@ -19,6 +19,10 @@ BUILD_PKGS=(libclang-dev libudev-dev libdevmapper-dev libsgutils2-dev pkg-config
 # libiscsi for host-side iSCSI initiators.
 TESTBED_PKGS=(qemu-system-x86 qemu-block-extra busybox-static kmod sg3-utils lsscsi
               tgt libiscsi-bin libiscsi-dev cpio gzip util-linux coreutils)
+# Packaging (make deb, make package-test): dpkg-shlibdeps and strip
+# (dpkg-dev, binutils), lintian, man-db for `man -w`, xmllint for the
+# fence agent's metadata.
+PACKAGE_PKGS=(dpkg-dev binutils lintian man-db libxml2-utils)
 
 check_only=0
 case "${1:-}" in
@@ -29,13 +33,13 @@ case "${1:-}" in
 esac
 
 missing=()
-for p in "${BUILD_PKGS[@]}" "${TESTBED_PKGS[@]}"; do
+for p in "${BUILD_PKGS[@]}" "${TESTBED_PKGS[@]}" "${PACKAGE_PKGS[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
     [[ "$status" == installed ]] || missing+=("$p")
 done
 
 if ((${#missing[@]} == 0)); then
-    echo "setup-deps: all ${#BUILD_PKGS[@]} build and ${#TESTBED_PKGS[@]} test-bed packages present"
+    echo "setup-deps: all ${#BUILD_PKGS[@]} build, ${#TESTBED_PKGS[@]} test-bed and ${#PACKAGE_PKGS[@]} packaging packages present"
     exit 0
 fi
 

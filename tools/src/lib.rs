@@ -5,6 +5,7 @@
 
 use std::io::Write;
 
+pub mod completion;
 pub mod render;
 pub mod sg_persist_mode;
 
@@ -157,7 +158,14 @@ pub fn bad_input(msg: impl Into<String>) -> anyhow::Error {
 /// ([`exit::USAGE`], which is also sg3_utils' syntax error) for an error,
 /// 0 otherwise. Every program parses through this, so a usage error exits
 /// 1 in all of them (clap's own status would be 2).
+///
+/// When `FENCEKIT_COMPLETION` names a shell, prints the program's
+/// completion script instead ([`completion::requested`]) and returns its
+/// status as the error.
 pub fn parse_args<C: clap::Parser>(args: &[String]) -> Result<C, u8> {
+    if let Some(code) = completion::requested::<C>() {
+        return Err(code);
+    }
     C::try_parse_from(args).map_err(|e| {
         let _ = e.print();
         clap_status(&e)

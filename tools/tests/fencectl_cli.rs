@@ -199,6 +199,68 @@ fn agent_metadata_both_spellings() {
     assert_eq!(code(&o), 0);
 }
 
+/// Runs fencectl through a `fence_fencekit` link, as Pacemaker and
+/// fence_scsi's users call a fence agent.
+fn run_as_fence_fencekit(args: &[&str], stdin: Option<&str>) -> Output {
+    let t = tempfile::tempdir().unwrap();
+    let link = t.path().join("fence_fencekit");
+    std::os::unix::fs::symlink(common::FENCECTL, &link).unwrap();
+    let mut child = Command::new(&link)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run fence_fencekit");
+    {
+        let mut i = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            i.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn called_as_fence_fencekit_it_is_the_agent_with_fencing_py_options() {
+    // fence_scsi's command line: -o metadata, and the long spellings.
+    for args in [
+        &["-o", "metadata"][..],
+        &["--action=metadata"],
+        &["-ometa-data"],
+    ] {
+        let o = run_as_fence_fencekit(args, None);
+        assert_eq!(code(&o), 0, "{args:?}: {}", err(&o));
+        let x = out(&o);
+        assert!(
+            x.starts_with("<?xml version=\"1.0\" ?>\n<resource-agent name=\"fence_fencekit\""),
+            "{x}"
+        );
+        assert!(x.trim_end().ends_with("</resource-agent>"));
+    }
+    // No arguments: the name=value lines on stdin, as Pacemaker sends them.
+    let o = run_as_fence_fencekit(&[], Some("action=metadata\n"));
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(out(&o).contains("<resource-agent name=\"fence_fencekit\""));
+    let cfg = example();
+    let o = run_as_fence_fencekit(&["-o", "list", "--config", &cfg], None);
+    assert_eq!(out(&o), "node1,\nnode2,\nnode3,\nnode4,\n");
+    let o = run_as_fence_fencekit(
+        &["-o", "validate-all", "--config", &cfg, "-n", "node2"],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    // fencectl's own subcommands are not the agent's options: bad arguments (2).
+    let o = run_as_fence_fencekit(&["list"], None);
+    assert_eq!(code(&o), 2);
+    assert!(err(&o).contains("unknown option \"list\""), "{}", err(&o));
+    let o = run_as_fence_fencekit(&["-o"], None);
+    assert_eq!(code(&o), 2);
+    assert!(err(&o).contains("needs a value"), "{}", err(&o));
+    let o = run_as_fence_fencekit(&["-o", "explode"], None);
+    assert_eq!(code(&o), 2);
+}
+
 #[test]
 fn agent_parse_errors_and_validation() {
     let o = run(&[], Some("action=explode\n"));

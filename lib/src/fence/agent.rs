@@ -124,6 +124,12 @@ pub enum ParseError {
     /// A number that is not.
     #[error("line {0}: {1}={2:?} is not a number")]
     Number(usize, String, String),
+    /// A command-line option the agent does not take.
+    #[error("unknown option {0:?}")]
+    UnknownOption(String),
+    /// A command-line option without its value.
+    #[error("option {0:?} needs a value")]
+    MissingValue(String),
 }
 
 /// Parses a fence-agent boolean.
@@ -196,6 +202,117 @@ pub fn parse(text: &str) -> Result<Request, ParseError> {
         }
     }
     Ok(r)
+}
+
+/// Whether a program called as `argv0` is a fence agent by its name: any
+/// `fence_*` name, such as the `fence_fencekit` link Pacemaker looks for.
+/// Such a program takes fencing.py's command line ([`args_to_text`]), or
+/// with no arguments the `name=value` lines on stdin.
+pub fn called_as_agent(argv0: &str) -> bool {
+    std::path::Path::new(argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("fence_"))
+}
+
+/// The agent's name for its metadata: the program's base name, as
+/// fencing.py takes it (`fencectl`, `fence_fencekit`).
+pub fn agent_name(argv0: &str) -> String {
+    std::path::Path::new(argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| !n.is_empty())
+        .unwrap_or("fencectl")
+        .to_string()
+}
+
+/// One command-line option of the metadata's `getopt` text
+/// (`-o, --action=[action]`, `--preempt-only`): its short letter, long
+/// name, whether it takes a value, and the parameter it sets.
+struct Opt {
+    short: Option<char>,
+    long: String,
+    value: bool,
+    param: &'static str,
+}
+
+fn options() -> Vec<Opt> {
+    let mut v: Vec<Opt> = PARAMS
+        .iter()
+        .map(|p| {
+            let mut short = None;
+            let mut long = String::new();
+            for part in p.getopt.split(", ") {
+                let name = part.split(['=', ' ']).next().unwrap_or(part);
+                if let Some(l) = name.strip_prefix("--") {
+                    long = l.to_string();
+                } else if let Some(s) = name.strip_prefix('-') {
+                    short = s.chars().next();
+                }
+            }
+            Opt {
+                short,
+                long,
+                value: p.getopt.contains('='),
+                param: p.name,
+            }
+        })
+        .collect();
+    // fencing.py's other spellings of the node: --port, --nodename.
+    for long in ["port", "nodename"] {
+        v.push(Opt {
+            short: None,
+            long: long.to_string(),
+            value: true,
+            param: "plug",
+        });
+    }
+    v
+}
+
+/// fencing.py's command line (`-o metadata`, `--action=off --plug=node2
+/// -d /dev/sdb,/dev/sdc`, `-a`) as the `name=value` text [`parse`] reads:
+/// the options are the metadata's `getopt` spellings, a value follows its
+/// option as `--name=value`, `--name value`, `-x value` or `-xvalue`, and a
+/// flag is `name=1`.
+pub fn args_to_text(args: &[String]) -> Result<String, ParseError> {
+    let opts = options();
+    let mut text = String::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (opt, inline) = if let Some(l) = a.strip_prefix("--") {
+            let (name, val) = match l.split_once('=') {
+                Some((n, v)) => (n, Some(v.to_string())),
+                None => (l, None),
+            };
+            let o = opts.iter().find(|o| o.long == name);
+            (o, val)
+        } else if let Some(s) = a.strip_prefix('-').filter(|s| !s.is_empty()) {
+            let mut cs = s.chars();
+            let c = cs.next();
+            let rest: String = cs.collect();
+            let o = opts.iter().find(|o| o.short.is_some() && o.short == c);
+            (o, (!rest.is_empty()).then_some(rest))
+        } else {
+            (None, None)
+        };
+        let opt = opt.ok_or_else(|| ParseError::UnknownOption(a.clone()))?;
+        let value = if opt.value {
+            match inline {
+                Some(v) => v,
+                None => it
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| ParseError::MissingValue(a.clone()))?,
+            }
+        } else if inline.is_some() {
+            return Err(ParseError::UnknownOption(a.clone()));
+        } else {
+            "1".to_string()
+        };
+        text.push_str(&format!("{}={}\n", opt.param, value));
+    }
+    Ok(text)
 }
 
 /// Escapes text for XML attribute values and character data.
@@ -360,5 +477,60 @@ mod tests {
         );
         assert!(m.trim_end().ends_with("</resource-agent>"));
         assert_eq!(xml_escape("a&b'c"), "a&amp;b&apos;c");
+    }
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn fencing_py_command_line_becomes_stdin_text() {
+        assert!(called_as_agent("/usr/sbin/fence_fencekit"));
+        assert!(called_as_agent("fence_fencekit"));
+        assert!(!called_as_agent("/usr/sbin/fencectl"));
+        assert!(!called_as_agent("/opt/fence_x/fencectl"));
+        assert_eq!(agent_name("/usr/sbin/fence_fencekit"), "fence_fencekit");
+        assert_eq!(agent_name("fencectl"), "fencectl");
+        assert_eq!(
+            args_to_text(&args(&["-o", "metadata"])).unwrap(),
+            "action=metadata\n"
+        );
+        let t = args_to_text(&args(&[
+            "--action=off",
+            "-n",
+            "node2",
+            "-d/dev/sdb,/dev/sdc",
+            "--key-value",
+            "hash",
+            "-a",
+            "--preempt-only",
+            "--port=node3",
+        ]))
+        .unwrap();
+        assert_eq!(
+            t,
+            "action=off\nplug=node2\ndevices=/dev/sdb,/dev/sdc\nkey_value=hash\naptpl=1\npreempt_only=1\nplug=node3\n"
+        );
+        let r = parse(&t).unwrap();
+        assert_eq!(r.action, Some(Action::Off));
+        assert_eq!(r.plug.as_deref(), Some("node3"));
+        assert_eq!(r.devices, vec!["/dev/sdb", "/dev/sdc"]);
+        assert!(r.aptpl && r.preempt_only);
+        assert_eq!(
+            args_to_text(&args(&["--bogus"])).unwrap_err(),
+            ParseError::UnknownOption("--bogus".into())
+        );
+        assert_eq!(
+            args_to_text(&args(&["node2"])).unwrap_err(),
+            ParseError::UnknownOption("node2".into())
+        );
+        assert_eq!(
+            args_to_text(&args(&["-o"])).unwrap_err(),
+            ParseError::MissingValue("-o".into())
+        );
+        assert_eq!(
+            args_to_text(&args(&["--aptpl=1"])).unwrap_err(),
+            ParseError::UnknownOption("--aptpl=1".into())
+        );
     }
 }

@@ -942,8 +942,9 @@ fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<
     Ok(code::OK)
 }
 
-/// Fence-agent mode ([`agent::run`]). Returns the fence-agent exit code.
-fn agent_mode(input: &str) -> u8 {
+/// Fence-agent mode ([`agent::run`]) for the program called as `argv0`.
+/// Returns the fence-agent exit code.
+fn agent_mode(argv0: &str, input: &str) -> u8 {
     let open = |req: &agent::Request| SgOpener {
         opts: Options {
             timeout: Duration::from_secs(30),
@@ -957,6 +958,7 @@ fn agent_mode(input: &str) -> u8 {
     };
     let sleep = |d: Duration| std::thread::sleep(d);
     let env = agent::Env {
+        name: agent::agent_name(argv0),
         opener: &open,
         roots: Roots::default(),
         multipath: true,
@@ -978,7 +980,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             eprintln!("Failed: reading stdin: {e}");
             return Ok(agent::exit::GENERIC);
         }
-        return Ok(agent_mode(&s));
+        return Ok(agent_mode("fencectl", &s));
     }
     let ctx = Ctx::new(cli.g)?;
     match &cli.cmd {
@@ -1080,13 +1082,29 @@ fn run(cli: Cli) -> Result<u8, Fail> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    if args.len() == 1 && !std::io::stdin().is_terminal() {
+    if let Some(c) = fencekit_tools::completion::requested::<Cli>() {
+        return ExitCode::from(c);
+    }
+    let argv0 = args.first().map(String::as_str).unwrap_or("fencectl");
+    // Called as fence_fencekit (or any fence_* name): a fence agent, with
+    // fencing.py's command line (`-o metadata`), or without arguments the
+    // name=value lines on stdin.
+    if agent::called_as_agent(argv0) && args.len() > 1 {
+        return ExitCode::from(match agent::args_to_text(&args[1..]) {
+            Ok(text) => agent_mode(argv0, &text),
+            Err(e) => {
+                eprintln!("Failed: {e}");
+                agent::exit::BAD_ARGS
+            }
+        });
+    }
+    if args.len() == 1 && (agent::called_as_agent(argv0) || !std::io::stdin().is_terminal()) {
         let mut s = String::new();
         if let Err(e) = std::io::stdin().read_to_string(&mut s) {
             eprintln!("Failed: reading stdin: {e}");
             return ExitCode::from(agent::exit::GENERIC);
         }
-        return ExitCode::from(agent_mode(&s));
+        return ExitCode::from(agent_mode(argv0, &s));
     }
     let cli = match fencekit_tools::parse_args::<Cli>(&args) {
         Ok(c) => c,

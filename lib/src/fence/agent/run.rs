@@ -40,6 +40,8 @@ pub struct Output {
 
 /// The world the agent runs in.
 pub struct Env<'a, O: Opener> {
+    /// The agent's name in its metadata ([`super::agent_name`]).
+    pub name: String,
     /// Opens paths; given the request (for `readonly`).
     pub opener: &'a dyn Fn(&Request) -> O,
     /// sysfs and /dev, to expand multipath maps.
@@ -79,7 +81,7 @@ pub fn run<O: Opener>(input: &str, env: &Env<'_, O>) -> Output {
     }
     let action = req.action.unwrap_or(Action::Off);
     if action == Action::Metadata {
-        out.stdout.push_str(&metadata("fencectl"));
+        out.stdout.push_str(&metadata(&env.name));
         return out;
     }
     match act(&req, action, env, &mut out) {
@@ -335,6 +337,7 @@ mod tests {
             };
             let sleep = |d: Duration| self.slept.lock().unwrap().push(d);
             let env = Env {
+                name: "fencectl".into(),
                 opener: &open,
                 roots: Roots::default(),
                 multipath: false,
