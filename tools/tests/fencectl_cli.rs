@@ -199,6 +199,35 @@ fn agent_metadata_both_spellings() {
     assert_eq!(code(&o), 0);
 }
 
+/// Called through the link Pacemaker finds (`/usr/sbin/fence_fencekit`),
+/// with no arguments and the request on stdin, as pacemaker-fenced calls
+/// agents: fence-agent mode, and the metadata bears that name.
+#[test]
+fn agent_named_by_the_link_it_is_called_through() {
+    let t = tempfile::tempdir().unwrap();
+    let link = t.path().join("fence_fencekit");
+    std::os::unix::fs::symlink(common::FENCECTL, &link).unwrap();
+    let mut child = Command::new(&link)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"action=metadata\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 0, "{}", err(&o));
+    assert!(
+        out(&o).contains("<resource-agent name=\"fence_fencekit\""),
+        "{}",
+        out(&o)
+    );
+}
+
 #[test]
 fn agent_parse_errors_and_validation() {
     let o = run(&[], Some("action=explode\n"));

@@ -942,6 +942,18 @@ fn key_cmd(ctx: &Ctx, node_id: u32, node_name: &str, cluster_id: u16) -> Result<
     Ok(code::OK)
 }
 
+/// The name fence-agent mode gives itself in its metadata: the name it was
+/// called by when that is a fence agent's (`fence_fencekit`, the link
+/// Pacemaker finds), else `fencectl`.
+fn agent_name(argv0: Option<&str>) -> String {
+    argv0
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .filter(|n| n.starts_with("fence_"))
+        .unwrap_or("fencectl")
+        .to_string()
+}
+
 /// Fence-agent mode ([`agent::run`]). Returns the fence-agent exit code.
 fn agent_mode(input: &str) -> u8 {
     let open = |req: &agent::Request| SgOpener {
@@ -964,6 +976,7 @@ fn agent_mode(input: &str) -> u8 {
         default_state: PathBuf::from(ops::DEFAULT_STATE),
         vgs: "vgs".into(),
         sleep: &sleep,
+        name: &agent_name(std::env::args().next().as_deref()),
     };
     let out = agent::run(input, &env);
     print!("{}", out.stdout);
