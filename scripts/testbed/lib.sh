@@ -29,8 +29,9 @@ fk_accel_args() {
 
 # Make sure the guest kernel and initramfs exist and match the current
 # scripts; rebuilds the initramfs (seconds) when the guest files changed.
+# Arguments go to build-guest (--pacemaker: the optional layer too).
 fk_ensure_guest() {
-    "$FK_TESTBED_DIR/build-guest" --quiet ||
+    "$FK_TESTBED_DIR/build-guest" --quiet "$@" ||
         fk_die "building the guest failed (run scripts/testbed/build-guest)"
 }
 

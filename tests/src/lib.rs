@@ -302,6 +302,7 @@ pub struct GuestSetup {
     nodes: u32,
     luns: u32,
     multipath: bool,
+    pacemaker: bool,
     scsi_debug: Option<String>,
 }
 
@@ -313,6 +314,7 @@ impl Default for GuestSetup {
             nodes: 2,
             luns: 1,
             multipath: false,
+            pacemaker: false,
             scsi_debug: None,
         }
     }
@@ -355,6 +357,13 @@ impl TestBed<GuestSetup> {
         self
     }
 
+    /// Also unpack the corosync and Pacemaker layer (`fk-pacemaker` starts
+    /// a one-node cluster in the guest).
+    pub fn pacemaker(mut self, on: bool) -> Self {
+        self.kind.pacemaker = on;
+        self
+    }
+
     /// Also load scsi_debug with these module arguments (may be empty).
     pub fn scsi_debug(mut self, args: &str) -> Self {
         self.kind.scsi_debug = Some(args.to_string());
@@ -382,6 +391,9 @@ impl TestBed<GuestSetup> {
         a.extend(self.common_args());
         if k.multipath {
             a.push("--multipath".into());
+        }
+        if k.pacemaker {
+            a.push("--pacemaker".into());
         }
         if let Some(args) = &k.scsi_debug {
             a.extend(["--scsi-debug".into(), args.into()]);
@@ -550,7 +562,8 @@ mod tests {
         let i = Guest::new()
             .fabric(Fabric::Iscsi)
             .paths_per_node(2)
-            .nodes(2);
+            .nodes(2)
+            .pacemaker(true);
         let args: Vec<String> = i
             .args()
             .iter()
@@ -566,7 +579,8 @@ mod tests {
                 "--nodes",
                 "2",
                 "--luns",
-                "1"
+                "1",
+                "--pacemaker"
             ]
         );
     }

@@ -239,10 +239,13 @@ fn act<O: Opener>(
             };
             let res = ops::fence(&opener, &set, own, key, how).map_err(bad)?;
             if res.complete {
-                out.stdout.push_str(if action == Action::Reboot {
-                    "Success: Rebooted\n"
-                } else {
-                    "Success: Powered OFF\n"
+                // As fence_scsi (fencing.py): a key on no device is a node
+                // that is already off.
+                let was_on = res.devices.iter().any(|d| d.victim_was_registered);
+                out.stdout.push_str(match (action, was_on) {
+                    (Action::Reboot, _) => "Success: Rebooted\n",
+                    (_, true) => "Success: Powered OFF\n",
+                    (_, false) => "Success: Already OFF\n",
                 });
                 Ok(exit::OK)
             } else {
@@ -337,7 +340,7 @@ mod tests {
             };
             let sleep = |d: Duration| self.slept.lock().unwrap().push(d);
             let env = Env {
-                name: "fencectl".into(),
+                name: "fence_test".into(),
                 opener: &open,
                 roots: Roots::default(),
                 multipath: false,
@@ -359,7 +362,7 @@ mod tests {
         let b = Bed::new();
         let o = b.run("node1", "action=metadata\n");
         assert_eq!(o.code, exit::OK);
-        assert!(o.stdout.contains("<resource-agent name=\"fencectl\""));
+        assert!(o.stdout.contains("<resource-agent name=\"fence_test\""));
         let o = b.run("node1", "action=list\n");
         assert_eq!((o.code, o.stdout.as_str()), (exit::OK, "node1,\nnode2,\n"));
         assert_eq!(
@@ -411,7 +414,15 @@ mod tests {
             (o.code, o.stdout.as_str()),
             (exit::BAD_ARGS, "Status: OFF\n")
         );
-        // Off again: nothing to do, still success; reboot says so.
+        // Off again: nothing to do, still success, reported as fence_scsi
+        // does; reboot says so.
+        let o = b.run("node1", "action=off\nplug=node2\n");
+        assert_eq!(
+            (o.code, o.stdout.as_str()),
+            (exit::OK, "Success: Already OFF\n"),
+            "{o:?}"
+        );
+        assert_eq!(b.lu.lock().unwrap().keys(), vec![b.key("node1")]);
         let o = b.run("node1", "action=reboot\nplug=node2\n");
         assert_eq!(
             (o.code, o.stdout.as_str()),
