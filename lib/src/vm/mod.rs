@@ -1,0 +1,17 @@
+//! Shared LUNs for KVM guests through libvirt, host side: the domain's
+//! disks and controllers read from its XML and the pass-through disk
+//! element written ([`xml`]), fencekit's record in the domain's metadata
+//! ([`metadata`]), the rules that refuse the known ways to get a shared
+//! disk wrong ([`rules`]), the choice of mode, target name and address and
+//! the element built from the host's topology ([`plan`]), and the
+//! [`Hypervisor`](hypervisor::Hypervisor) trait the programs reach libvirt
+//! through ([`hypervisor`]; the libvirt implementation is in the
+//! `fencekit-libvirt` crate, so that only the program that needs libvirt
+//! links it).
+//!
+//! Everything here is pure: a domain document, a
+//! [`Topology`](crate::topology::Topology) and a cluster description in,
+//! findings and XML out.
+
+pub mod metadata;
+pub mod xml;
