@@ -90,3 +90,31 @@ fn a_dumpxml_with_every_kind_of_device_reads() {
     assert_eq!(l.disks.len(), 2);
     assert_eq!(r.lun_of_target("sdc").unwrap().host.as_deref(), Some("kvm1"));
 }
+
+#[test]
+fn the_wrong_ways_fixture_is_refused_for_each_reason() {
+    use fencekit::topology::Topology;
+    use fencekit::vm::rules::{check_domain, Rule};
+    let d = Domain::parse(&fixture("wrong-ways.xml")).unwrap();
+    let rules: Vec<Rule> = check_domain(&d, &Topology::default())
+        .iter()
+        .map(|f| f.rule)
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            Rule::VirtioBlk,
+            Rule::NotPersistent,
+            Rule::HostCache,
+            Rule::PartitionSource,
+            Rule::LvSource,
+            Rule::Filtered,
+            Rule::NotShareable,
+        ]
+    );
+    // The guides' own elements are clean.
+    for f in ["guide-reservations.xml", "guide-iscsi.xml", "cluster-node.xml"] {
+        let d = Domain::parse(&fixture(f)).unwrap();
+        assert_eq!(check_domain(&d, &Topology::default()), vec![], "{f}");
+    }
+}

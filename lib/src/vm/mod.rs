@@ -14,4 +14,5 @@
 //! findings and XML out.
 
 pub mod metadata;
+pub mod rules;
 pub mod xml;
