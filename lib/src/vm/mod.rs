@@ -14,5 +14,6 @@
 //! findings and XML out.
 
 pub mod metadata;
+pub mod plan;
 pub mod rules;
 pub mod xml;

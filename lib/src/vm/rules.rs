@@ -634,7 +634,8 @@ pub fn check_mode(l: &Lun, mode: super::metadata::Mode, hygiene: &Hygiene) -> Ve
 }
 
 #[cfg(test)]
-mod tests {
+// The plan's tests build on these fixtures.
+pub(crate) mod tests {
     use super::*;
     use crate::scsi::wwid::Wwid;
     use crate::topology::{MultipathMap, PathGroup, ScsiPath, Transport};
