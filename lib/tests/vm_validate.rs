@@ -11,7 +11,7 @@ use std::process::Command;
 
 use fencekit::vm::metadata::{LunRecord, Mode, Record, NAMESPACE, PREFIX};
 use fencekit::vm::plan::{block_disk, iscsi_disk, IscsiUrl};
-use fencekit::vm::xml::{Controller, DriveAddress, Disk};
+use fencekit::vm::xml::{Controller, Disk, DriveAddress};
 
 fn have_validator() -> bool {
     Command::new("virt-xml-validate")
@@ -55,7 +55,12 @@ fn at(target: u32) -> DriveAddress {
 
 fn written() -> (String, String) {
     let disks: Vec<Disk> = vec![
-        block_disk("/dev/disk/by-id/dm-uuid-mpath-36001405aaaa", "sda", at(0), true),
+        block_disk(
+            "/dev/disk/by-id/dm-uuid-mpath-36001405aaaa",
+            "sda",
+            at(0),
+            true,
+        ),
         block_disk(
             "/dev/disk/by-path/ip-10.0.0.1:3260-iscsi-iqn.2003-01.org.x:t-lun-0",
             "sdb",

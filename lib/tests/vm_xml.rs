@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use fencekit::vm::metadata::{Mode, Record};
-use fencekit::vm::xml::{Disk, DriveAddress, Domain};
+use fencekit::vm::xml::{Disk, Domain, DriveAddress};
 
 fn fixture(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -52,7 +52,10 @@ fn the_guides_iscsi_lun_reads() {
     let d = Domain::parse(&fixture("guide-iscsi.xml")).unwrap();
     let disk = &d.devices.disks[0];
     let s = disk.iscsi().unwrap();
-    assert_eq!(s.name.as_deref(), Some("iqn.2026-01.invalid.fencekit:lun/1"));
+    assert_eq!(
+        s.name.as_deref(),
+        Some("iqn.2026-01.invalid.fencekit:lun/1")
+    );
     assert_eq!(s.hosts[0].name.as_deref(), Some("127.0.0.1"));
     assert_eq!(s.hosts[0].port.as_deref(), Some("3260"));
     assert_eq!(
@@ -68,7 +71,10 @@ fn a_dumpxml_with_every_kind_of_device_reads() {
     assert_eq!(d.name, "node1");
     // Disks and controllers interleaved with other devices are all found.
     let targets: Vec<_> = d.devices.disks.iter().map(|x| x.target_dev()).collect();
-    assert_eq!(targets, [Some("vda"), Some("sda"), Some("sdb"), Some("sdc")]);
+    assert_eq!(
+        targets,
+        [Some("vda"), Some("sda"), Some("sdb"), Some("sdc")]
+    );
     assert_eq!(d.devices.controllers.len(), 3);
     assert_eq!(d.virtio_scsi_controllers(), [0]);
     let sdc = d.disk_by_target("sdc").unwrap();
@@ -88,7 +94,10 @@ fn a_dumpxml_with_every_kind_of_device_reads() {
     assert_eq!(l.mode, Some(Mode::Paths));
     assert_eq!(l.size_bytes, Some(1 << 30));
     assert_eq!(l.disks.len(), 2);
-    assert_eq!(r.lun_of_target("sdc").unwrap().host.as_deref(), Some("kvm1"));
+    assert_eq!(
+        r.lun_of_target("sdc").unwrap().host.as_deref(),
+        Some("kvm1")
+    );
 }
 
 #[test]
@@ -113,7 +122,11 @@ fn the_wrong_ways_fixture_is_refused_for_each_reason() {
         ]
     );
     // The guides' own elements are clean.
-    for f in ["guide-reservations.xml", "guide-iscsi.xml", "cluster-node.xml"] {
+    for f in [
+        "guide-reservations.xml",
+        "guide-iscsi.xml",
+        "cluster-node.xml",
+    ] {
         let d = Domain::parse(&fixture(f)).unwrap();
         assert_eq!(check_domain(&d, &Topology::default()), vec![], "{f}");
     }

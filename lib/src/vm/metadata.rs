@@ -179,8 +179,7 @@ fn find_metadata(xml: &str) -> Result<Option<&str>, XmlError> {
             Event::Start(s) => {
                 if ours && in_metadata {
                     let name = s.name().as_ref().to_vec();
-                    r.read_to_end(quick_xml::name::QName(&name))
-                        .map_err(err)?;
+                    r.read_to_end(quick_xml::name::QName(&name)).map_err(err)?;
                     let after = usize::try_from(r.buffer_position()).unwrap_or(usize::MAX);
                     return Ok(xml.get(before..after));
                 }

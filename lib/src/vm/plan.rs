@@ -18,11 +18,11 @@ use serde::Serialize;
 
 use super::metadata::{DiskRecord, LunRecord, Mode};
 use super::rules::{self, Cluster, Finding, Hygiene, Rule, Severity};
+use super::xml::Domain;
 use super::xml::{
     Controller, Disk, DriveAddress, Driver, Flag, Host, Initiator, Iqn, Reservations, Source,
     Target,
 };
-use super::xml::Domain;
 use crate::topology::{Lun, Topology};
 
 /// Targets per virtio-scsi controller (QEMU's `max_target` + 1).
@@ -80,9 +80,17 @@ impl IscsiUrl {
 impl std::fmt::Display for IscsiUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.host.contains(':') {
-            write!(f, "iscsi://[{}]:{}/{}/{}", self.host, self.port, self.iqn, self.lun)
+            write!(
+                f,
+                "iscsi://[{}]:{}/{}/{}",
+                self.host, self.port, self.iqn, self.lun
+            )
         } else {
-            write!(f, "iscsi://{}:{}/{}/{}", self.host, self.port, self.iqn, self.lun)
+            write!(
+                f,
+                "iscsi://{}:{}/{}/{}",
+                self.host, self.port, self.iqn, self.lun
+            )
         }
     }
 }
@@ -105,12 +113,14 @@ pub fn choose_mode(l: &Lun, requested: Option<Mode>) -> Mode {
 /// The persistent source names of `l` in `mode`, or the finding that says
 /// why there is none.
 pub fn source_names(l: &Lun, mode: Mode) -> Result<Vec<String>, Finding> {
-    let none = |why: &str| Finding {
+    let none = |why: &str| {
+        Finding {
         rule: Rule::NotPersistent,
         severity: Severity::Refused,
         subject: l.label(),
         reason: why.to_string(),
         way_out: "let udev create the /dev/disk/by-id and by-path links (udevadm trigger), or name the map in multipath.conf".into(),
+    }
     };
     match mode {
         Mode::Map => {
@@ -210,7 +220,10 @@ pub fn free_addresses(domain: &Domain, n: usize) -> (Option<Controller>, Vec<Dri
         .iter()
         .filter_map(Disk::drive_address)
         .collect();
-    let taken = |c: u32, t: u32| used.iter().any(|a| a.controller == c && a.bus == 0 && a.target == t);
+    let taken = |c: u32, t: u32| {
+        used.iter()
+            .any(|a| a.controller == c && a.bus == 0 && a.target == t)
+    };
     let mut controllers = domain.virtio_scsi_controllers();
     let mut new = None;
     if controllers.is_empty() {
@@ -508,7 +521,13 @@ mod tests {
         assert_eq!((u.host.as_str(), u.port), ("san", 3260));
         let u = IscsiUrl::parse("iscsi://[fd00::1]:3260/iqn.x:y/2").unwrap();
         assert_eq!(u.host, "fd00::1");
-        for bad in ["iscsi://", "iscsi://h/iqn", "iscsi://h/iqn/x", "http://h/i/0", "iscsi:///i/0"] {
+        for bad in [
+            "iscsi://",
+            "iscsi://h/iqn",
+            "iscsi://h/iqn/x",
+            "http://h/i/0",
+            "iscsi:///i/0",
+        ] {
             assert_eq!(IscsiUrl::parse(bad), None, "{bad}");
         }
     }
@@ -534,7 +553,9 @@ mod tests {
         let (c, a) = free_addresses(&d, 2);
         assert_eq!(c, None);
         assert_eq!(
-            a.iter().map(|a| (a.controller, a.target)).collect::<Vec<_>>(),
+            a.iter()
+                .map(|a| (a.controller, a.target))
+                .collect::<Vec<_>>(),
             [(1, 1), (1, 2)]
         );
     }
@@ -631,7 +652,11 @@ mod tests {
             ]
         );
         assert!(p.disks.iter().all(|d| !d.managed_reservations()));
-        let targets: Vec<_> = p.disks.iter().map(|d| d.drive_address().unwrap().target).collect();
+        let targets: Vec<_> = p
+            .disks
+            .iter()
+            .map(|d| d.drive_address().unwrap().target)
+            .collect();
         assert_eq!(targets, [0, 1]);
     }
 
@@ -668,9 +693,10 @@ mod tests {
     fn an_attached_lun_is_not_attached_twice() {
         let t = topo(1);
         let mut d = domain("<controller type='scsi' index='0' model='virtio-scsi'/>");
-        d.devices
-            .disks
-            .push(lun_disk("/dev/disk/by-id/dm-uuid-mpath-36001405aaaa", "sda"));
+        d.devices.disks.push(lun_disk(
+            "/dev/disk/by-id/dm-uuid-mpath-36001405aaaa",
+            "sda",
+        ));
         let ctx = Context {
             topology: Some(&t),
             ..Context::default()

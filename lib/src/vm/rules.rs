@@ -196,9 +196,9 @@ impl SourceKind {
     /// The unit behind the source, when it is one the host knows.
     pub fn lun(&self) -> Option<usize> {
         match self {
-            SourceKind::Path { lun, .. }
-            | SourceKind::Map { lun }
-            | SourceKind::Unit { lun } => Some(*lun),
+            SourceKind::Path { lun, .. } | SourceKind::Map { lun } | SourceKind::Unit { lun } => {
+                Some(*lun)
+            }
             SourceKind::Partition { lun } | SourceKind::Lv { lun } => *lun,
             SourceKind::Iscsi | SourceKind::Other => None,
         }
@@ -217,7 +217,12 @@ fn holder<'a>(b: &'a [BlockDev], n: &str) -> Option<&'a BlockDev> {
 }
 
 fn base_name(name: &str) -> &str {
-    for p in ["/dev/disk/by-path/", "/dev/disk/by-id/", "/dev/mapper/", "/dev/"] {
+    for p in [
+        "/dev/disk/by-path/",
+        "/dev/disk/by-id/",
+        "/dev/mapper/",
+        "/dev/",
+    ] {
         if let Some(r) = name.strip_prefix(p) {
             return r;
         }
@@ -259,7 +264,10 @@ pub fn classify_source(disk: &Disk, topo: &Topology) -> SourceKind {
             return SourceKind::Partition { lun: Some(r.lun) };
         }
         if let Some(h) = r.path {
-            return SourceKind::Path { lun: r.lun, hctl: h };
+            return SourceKind::Path {
+                lun: r.lun,
+                hctl: h,
+            };
         }
         let is_map = l.multipath.as_ref().is_some_and(|m| {
             m.name == base || m.dm.as_deref() == Some(base) || m.by_id.iter().any(|b| b == base)
@@ -317,8 +325,12 @@ pub fn check_disk(disk: &Disk, topo: &Topology) -> Vec<Finding> {
             .unwrap_or("no source")
     );
     let scsi_lun = kind.lun().is_some()
-        || matches!(kind, SourceKind::Iscsi | SourceKind::Partition { .. } | SourceKind::Lv { .. });
-    if !scsi_lun && !disk.is_lun() && !(disk.is_shareable() && disk.kind() == "block") {
+        || matches!(
+            kind,
+            SourceKind::Iscsi | SourceKind::Partition { .. } | SourceKind::Lv { .. }
+        );
+    let shared_block = disk.is_shareable() && disk.kind() == "block";
+    if !(scsi_lun || disk.is_lun() || shared_block) {
         // An image, a cdrom, a volume, a private block device: not a
         // shared LUN, no rules apply.
         return out;
@@ -458,9 +470,7 @@ pub fn check_domain(domain: &Domain, topo: &Topology) -> Vec<Finding> {
             .map(|d| classify_source(d, topo))
             .filter(|k| k.lun() == Some(i))
             .collect();
-        let by_path = kinds
-            .iter()
-            .any(|k| matches!(k, SourceKind::Path { .. }));
+        let by_path = kinds.iter().any(|k| matches!(k, SourceKind::Path { .. }));
         if by_path && l.multipath.is_some() {
             out.push(mapped_and_paths(&domain.name, l));
         }
@@ -540,10 +550,10 @@ pub fn nexus_of(disk: &Disk, topo: &Topology) -> Vec<(String, String)> {
             host.and_then(|h| h.port.as_deref()).unwrap_or("3260"),
             s.name.as_deref().unwrap_or("?")
         );
-        let ini = s
-            .initiator
-            .as_ref()
-            .map_or_else(|| "iqn (libvirt's default)".to_string(), |i| i.iqn.name.clone());
+        let ini = s.initiator.as_ref().map_or_else(
+            || "iqn (libvirt's default)".to_string(),
+            |i| i.iqn.name.clone(),
+        );
         return vec![(key, ini)];
     }
     let kind = classify_source(disk, topo);
@@ -736,7 +746,10 @@ pub(crate) mod tests {
 
     #[test]
     fn a_good_pass_through_path_has_no_findings() {
-        let d = lun_disk("/dev/disk/by-path/ip-10.0.0.1:3260-iscsi-iqn.t-lun-0", "sda");
+        let d = lun_disk(
+            "/dev/disk/by-path/ip-10.0.0.1:3260-iscsi-iqn.t-lun-0",
+            "sda",
+        );
         assert_eq!(check_disk(&d, &topo(0)), vec![]);
         assert_eq!(
             classify_source(&d, &topo(0)),
@@ -776,10 +789,16 @@ pub(crate) mod tests {
     fn partitions_and_lvs_are_refused() {
         let t = topo(1);
         let p = lun_disk("/dev/mapper/mpatha1", "sda");
-        assert_eq!(classify_source(&p, &t), SourceKind::Partition { lun: Some(0) });
+        assert_eq!(
+            classify_source(&p, &t),
+            SourceKind::Partition { lun: Some(0) }
+        );
         assert!(rules(&check_disk(&p, &t)).contains(&Rule::PartitionSource));
         let p = lun_disk("/dev/disk/by-id/wwn-0x6001405aaaa-part1", "sda");
-        assert_eq!(classify_source(&p, &t), SourceKind::Partition { lun: Some(0) });
+        assert_eq!(
+            classify_source(&p, &t),
+            SourceKind::Partition { lun: Some(0) }
+        );
         let lv = lun_disk("/dev/mapper/vg_shared-data", "sdb");
         assert_eq!(classify_source(&lv, &t), SourceKind::Lv { lun: Some(0) });
         assert!(rules(&check_disk(&lv, &t)).contains(&Rule::LvSource));
@@ -790,7 +809,12 @@ pub(crate) mod tests {
 
     #[test]
     fn kernel_names_and_labels_are_not_persistent() {
-        for n in ["/dev/sdb", "/dev/dm-0", "/dev/disk/by-label/data", "/dev/disk/by-uuid/x"] {
+        for n in [
+            "/dev/sdb",
+            "/dev/dm-0",
+            "/dev/disk/by-label/data",
+            "/dev/disk/by-uuid/x",
+        ] {
             assert!(!is_persistent_name(n), "{n}");
         }
         for n in [
@@ -812,8 +836,14 @@ pub(crate) mod tests {
             ..Domain::default()
         };
         dom.devices.disks = vec![
-            lun_disk("/dev/disk/by-path/ip-10.0.0.1:3260-iscsi-iqn.t-lun-0", "sda"),
-            lun_disk("/dev/disk/by-path/ip-10.0.1.1:3260-iscsi-iqn.t-lun-0", "sdb"),
+            lun_disk(
+                "/dev/disk/by-path/ip-10.0.0.1:3260-iscsi-iqn.t-lun-0",
+                "sda",
+            ),
+            lun_disk(
+                "/dev/disk/by-path/ip-10.0.1.1:3260-iscsi-iqn.t-lun-0",
+                "sdb",
+            ),
         ];
         assert_eq!(rules(&check_domain(&dom, &t)), [Rule::MappedAndPaths]);
         // Without a map on the host the same domain is right.
@@ -912,7 +942,13 @@ pub(crate) mod tests {
             ..Domain::default()
         };
         other.devices.disks = vec![iscsi("iqn.x:node2")];
-        let f = check_shared_initiator("node1", &[iscsi("iqn.x:node1")], &[other.clone()], &cluster(), &t);
+        let f = check_shared_initiator(
+            "node1",
+            &[iscsi("iqn.x:node1")],
+            &[other.clone()],
+            &cluster(),
+            &t,
+        );
         assert_eq!(f, vec![]);
         let f = check_shared_initiator("node1", &[iscsi("iqn.x:node2")], &[other], &cluster(), &t);
         assert_eq!(rules(&f), [Rule::SharedInitiator]);

@@ -83,7 +83,10 @@ impl Domain {
 
     /// The disk whose target is `dev` (`sda`).
     pub fn disk_by_target(&self, dev: &str) -> Option<&Disk> {
-        self.devices.disks.iter().find(|d| d.target_dev() == Some(dev))
+        self.devices
+            .disks
+            .iter()
+            .find(|d| d.target_dev() == Some(dev))
     }
 }
 
@@ -227,7 +230,11 @@ pub struct Address {
     #[serde(rename = "@type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// `controller` (drive).
-    #[serde(rename = "@controller", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "@controller",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub controller: Option<String>,
     /// `bus` (drive, pci).
     #[serde(rename = "@bus", default, skip_serializing_if = "Option::is_none")]
