@@ -13,6 +13,7 @@
 //! [`Topology`](crate::topology::Topology) and a cluster description in,
 //! findings and XML out.
 
+pub mod hygiene;
 pub mod hypervisor;
 pub mod metadata;
 pub mod plan;
