@@ -380,6 +380,8 @@ pub struct Plan {
     pub record: LunRecord,
     /// Every finding, warnings included.
     pub findings: Vec<Finding>,
+    /// Every rule checked, passed or not.
+    pub checked: Vec<Rule>,
 }
 
 impl Plan {
@@ -485,6 +487,29 @@ pub fn plan(domain: &Domain, lun: &LunRef, requested: Option<Mode>, ctx: &Contex
     // Worst first; a rule met both by the LUN and by its disk once.
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
     findings.dedup_by(|a, b| a.rule == b.rule && a.reason == b.reason);
+    let mut checked = vec![
+        Rule::ClusterManaged,
+        Rule::SharedInitiator,
+        Rule::NotPassThrough,
+        Rule::VirtioBlk,
+        Rule::PartitionSource,
+        Rule::LvSource,
+        Rule::NotPersistent,
+        Rule::MappedAndPaths,
+        Rule::Filtered,
+        Rule::NotShareable,
+        Rule::HostCache,
+    ];
+    match (lun, mode) {
+        (LunRef::Host(_), Mode::Map) => {
+            checked.extend([Rule::ActivePassiveMap, Rule::UnmanagedReservations]);
+        }
+        (LunRef::Host(_), Mode::Paths) => {
+            checked.extend([Rule::NotBlacklisted, Rule::NotLvmFiltered]);
+        }
+        _ => {}
+    }
+    checked.sort();
     Plan {
         domain: domain.name.clone(),
         mode,
@@ -492,6 +517,7 @@ pub fn plan(domain: &Domain, lun: &LunRef, requested: Option<Mode>, ctx: &Contex
         disks,
         record,
         findings,
+        checked,
     }
 }
 

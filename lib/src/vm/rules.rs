@@ -62,6 +62,41 @@ pub enum Rule {
     UnmanagedReservations,
 }
 
+impl Rule {
+    /// What the rule checks, as a sentence that holds when it passes.
+    pub fn check(self) -> &'static str {
+        match self {
+            Rule::NotPassThrough => "the disk is a pass-through LUN (device='lun')",
+            Rule::VirtioBlk => "the disk is on a SCSI bus, not virtio-blk",
+            Rule::PartitionSource => "the source is a whole LUN, not a partition",
+            Rule::LvSource => "the source is a LUN, not a logical volume",
+            Rule::NotPersistent => "the source name is persistent",
+            Rule::MappedAndPaths => "one multipath layer only (host or guest), the LUN attached once",
+            Rule::NotBlacklisted => "the host's multipath blacklists the WWID",
+            Rule::NotLvmFiltered => "the host's LVM filters the paths out",
+            Rule::ActivePassiveMap => "the map is active-active",
+            Rule::SharedInitiator => "no other guest of the cluster reaches the LUN through the same initiator",
+            Rule::ClusterManaged => "no cluster manager runs the domain",
+            Rule::Filtered => "sgio is unfiltered",
+            Rule::NotShareable => "the disk is shareable",
+            Rule::HostCache => "host caching is off (cache='none')",
+            Rule::UnknownSource => "the host knows the source as a SCSI logical unit",
+            Rule::UnmanagedReservations => "libvirt runs qemu-pr-helper for the map (reservations managed)",
+        }
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The serde name: kebab-case of the variant.
+        let s = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        f.write_str(&s)
+    }
+}
+
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -135,6 +170,7 @@ impl std::fmt::Display for Finding {
 
 /// A cluster whose nodes are guests on this host (and elsewhere).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Cluster {
     /// The cluster's name.
     #[serde(default)]
@@ -148,7 +184,26 @@ pub struct Cluster {
     pub managed: Vec<String>,
 }
 
+/// A cluster description file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {detail}")]
+pub struct ClusterFileError {
+    /// The file.
+    pub file: String,
+    /// What is wrong.
+    pub detail: String,
+}
+
 impl Cluster {
+    /// Reads a cluster description (TOML: `name`, `guests`, `managed`);
+    /// `file` names it in errors.
+    pub fn from_toml(file: &str, text: &str) -> Result<Cluster, ClusterFileError> {
+        toml::from_str(text).map_err(|e| ClusterFileError {
+            file: file.to_string(),
+            detail: e.to_string(),
+        })
+    }
+
     /// True when `domain` is a guest of the cluster.
     pub fn has(&self, domain: &str) -> bool {
         self.guests.iter().any(|g| g == domain)
@@ -952,6 +1007,19 @@ pub(crate) mod tests {
         assert_eq!(f, vec![]);
         let f = check_shared_initiator("node1", &[iscsi("iqn.x:node2")], &[other], &cluster(), &t);
         assert_eq!(rules(&f), [Rule::SharedInitiator]);
+    }
+
+    #[test]
+    fn a_cluster_file_reads() {
+        let c = Cluster::from_toml(
+            "c.toml",
+            "name = \"prod\"\nguests = [\"node1\", \"node2\"]\nmanaged = [\"node2\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c, cluster());
+        let e = Cluster::from_toml("c.toml", "guests = 3").unwrap_err();
+        assert!(e.to_string().starts_with("c.toml: "), "{e}");
+        assert_eq!(Rule::SharedInitiator.to_string(), "shared-initiator");
     }
 
     #[test]
