@@ -121,9 +121,9 @@ fn the_validator_refuses_what_libvirt_refuses() {
         eprintln!("skipped: virt-xml-validate is not installed (scripts/setup-deps.sh)");
         return;
     }
-    // sgio on a disk with a bad value: the check is a real one.
+    // rawio on a disk with a bad value: the check is a real one.
     let (_, devices) = written();
-    let bad = devices.replacen("sgio=\"unfiltered\"", "sgio=\"sometimes\"", 1);
+    let bad = devices.replacen("rawio=\"yes\"", "rawio=\"sometimes\"", 1);
     let (ok, text) = validate("", &bad);
     assert!(!ok, "{text}");
 }

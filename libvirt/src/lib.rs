@@ -37,6 +37,9 @@ impl Libvirt {
     /// Opens a connection to `uri` (`None`: libvirt's default, from
     /// `LIBVIRT_DEFAULT_URI` or its configuration).
     pub fn open(uri: Option<&str>) -> Result<Libvirt, HypervisorError> {
+        // libvirt prints every error to stderr by default; each one comes
+        // back here as an error value, and the program says it once.
+        virt::error::clear_error_callback();
         let conn = Connect::open(uri).map_err(|e| HypervisorError::Connect {
             uri: uri.unwrap_or("the default URI").to_string(),
             message: e.message().to_string(),
@@ -246,7 +249,9 @@ mod tests {
     #[test]
     fn attach_and_detach_through_libvirt() {
         let h = test_driver();
-        let name = h.define(&GUEST.replace("fk-node1", "fk-node2"), true).unwrap();
+        let name = h
+            .define(&GUEST.replace("fk-node1", "fk-node2"), true)
+            .unwrap();
         let both = Affect::persistent(true);
         match h.attach(&name, &lun("sda", 0), both) {
             Err(HypervisorError::Call { op, message, .. }) if message.contains("not supported") => {

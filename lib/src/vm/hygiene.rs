@@ -42,7 +42,10 @@ pub fn blacklisted_wwids(conf: &str) -> Vec<String> {
             let v = v.trim().trim_matches('"');
             let v = v.strip_prefix('^').unwrap_or(v);
             let v = v.strip_suffix('$').unwrap_or(v);
-            if !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            if !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            {
                 out.push(v.to_string());
             }
         }

@@ -57,17 +57,23 @@ pub fn shared_disks(domain: &Domain, record: &Record, topo: &Topology) -> Domain
         if !shared {
             continue;
         }
-        let rec = d.target_dev().and_then(|t| record.lun_of_target(t)).cloned();
-        let from_host = kind.lun().and_then(|i| topo.luns.get(i)).map(|l| LunRecord {
-            wwid: l.wwid.as_ref().map(|w| w.as_str().to_string()),
-            serial: l.serial.clone(),
-            vendor: Some(l.vendor.clone()).filter(|v| !v.is_empty()),
-            product: Some(l.model.clone()).filter(|v| !v.is_empty()),
-            size_bytes: l.size_bytes,
-            host: topo.host.clone(),
-            mode: None,
-            disks: Vec::new(),
-        });
+        let rec = d
+            .target_dev()
+            .and_then(|t| record.lun_of_target(t))
+            .cloned();
+        let from_host = kind
+            .lun()
+            .and_then(|i| topo.luns.get(i))
+            .map(|l| LunRecord {
+                wwid: l.wwid.as_ref().map(|w| w.as_str().to_string()),
+                serial: l.serial.clone(),
+                vendor: Some(l.vendor.clone()).filter(|v| !v.is_empty()),
+                product: Some(l.model.clone()).filter(|v| !v.is_empty()),
+                size_bytes: l.size_bytes,
+                host: topo.host.clone(),
+                mode: None,
+                disks: Vec::new(),
+            });
         let mode = rec.as_ref().and_then(|r| r.mode).or(match kind {
             SourceKind::Map { .. } => Some(Mode::Map),
             SourceKind::Path { .. } => Some(Mode::Paths),

@@ -5,12 +5,14 @@
 //! controller when the domain has none), the disk elements, fencekit's
 //! metadata record, and every finding of [`rules`](super::rules) about it.
 //!
-//! The disk element is the one the guides write by hand: `type='block'
-//! device='lun' sgio='unfiltered' rawio='yes'`, `<driver name='qemu'
+//! The disk element is the one the guides write by hand, less `sgio`:
+//! `type='block' device='lun' rawio='yes'`, `<driver name='qemu'
 //! type='raw' cache='none' io='native'/>`, `<shareable/>`, a drive address,
 //! and in map mode `<reservations managed='yes'/>` (libvirt then runs
 //! qemu-pr-helper, which registers the guest's key on every path of the
-//! map). An iSCSI URL gives `type='network' protocol='iscsi'` with the
+//! map). The guides' `sgio='unfiltered'` is left out because libvirt's
+//! domain validation refuses it (libvirt 9.0, Debian 12, and later:
+//! "unfiltered sgio is no longer supported"). An iSCSI URL gives `type='network' protocol='iscsi'` with the
 //! guest's own initiator name: QEMU is then the initiator, no host path
 //! and no helper are involved, and `sgio`/`rawio` do not apply.
 
@@ -275,7 +277,8 @@ pub fn block_disk(source: &str, target: &str, at: DriveAddress, managed_pr: bool
     Disk {
         kind: Some("block".into()),
         device: Some("lun".into()),
-        sgio: Some("unfiltered".into()),
+        // libvirt refuses sgio='unfiltered' (rules::Rule::UnfilteredSgio).
+        sgio: None,
         rawio: Some("yes".into()),
         driver: Some(driver()),
         source: Some(Source {
@@ -496,7 +499,7 @@ pub fn plan(domain: &Domain, lun: &LunRef, requested: Option<Mode>, ctx: &Contex
         Rule::LvSource,
         Rule::NotPersistent,
         Rule::MappedAndPaths,
-        Rule::Filtered,
+        Rule::UnfilteredSgio,
         Rule::NotShareable,
         Rule::HostCache,
     ];
@@ -646,7 +649,8 @@ mod tests {
             x.source_dev(),
             Some("/dev/disk/by-id/dm-uuid-mpath-36001405aaaa")
         );
-        assert!(x.managed_reservations() && x.is_lun() && x.unfiltered() && x.is_shareable());
+        assert!(x.managed_reservations() && x.is_lun() && !x.unfiltered() && x.is_shareable());
+        assert_eq!(x.rawio.as_deref(), Some("yes"));
         assert_eq!(x.target_dev(), Some("sda"));
         assert_eq!(p.record.wwid.as_deref(), Some("36001405aaaa"));
         assert_eq!(p.record.disks[0].target, "sda");

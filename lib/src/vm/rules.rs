@@ -48,9 +48,10 @@ pub enum Rule {
     SharedInitiator,
     /// A domain that a cluster manager runs: changes go through it.
     ClusterManaged,
-    /// `sgio` left filtered on a pass-through disk: the host kernel drops
-    /// PR commands.
-    Filtered,
+    /// `sgio='unfiltered'`: libvirt's domain validation refuses it (in
+    /// libvirt 9.0 and in current libvirt), so the domain cannot be
+    /// defined, or the disk attached, with it.
+    UnfilteredSgio,
     /// A shared LUN without `<shareable/>`.
     NotShareable,
     /// Host caching on a shared disk (`cache` other than `none`).
@@ -71,17 +72,23 @@ impl Rule {
             Rule::PartitionSource => "the source is a whole LUN, not a partition",
             Rule::LvSource => "the source is a LUN, not a logical volume",
             Rule::NotPersistent => "the source name is persistent",
-            Rule::MappedAndPaths => "one multipath layer only (host or guest), the LUN attached once",
+            Rule::MappedAndPaths => {
+                "one multipath layer only (host or guest), the LUN attached once"
+            }
             Rule::NotBlacklisted => "the host's multipath blacklists the WWID",
             Rule::NotLvmFiltered => "the host's LVM filters the paths out",
             Rule::ActivePassiveMap => "the map is active-active",
-            Rule::SharedInitiator => "no other guest of the cluster reaches the LUN through the same initiator",
+            Rule::SharedInitiator => {
+                "no other guest of the cluster reaches the LUN through the same initiator"
+            }
             Rule::ClusterManaged => "no cluster manager runs the domain",
-            Rule::Filtered => "sgio is unfiltered",
+            Rule::UnfilteredSgio => "no sgio='unfiltered', which libvirt refuses",
             Rule::NotShareable => "the disk is shareable",
             Rule::HostCache => "host caching is off (cache='none')",
             Rule::UnknownSource => "the host knows the source as a SCSI logical unit",
-            Rule::UnmanagedReservations => "libvirt runs qemu-pr-helper for the map (reservations managed)",
+            Rule::UnmanagedReservations => {
+                "libvirt runs qemu-pr-helper for the map (reservations managed)"
+            }
         }
     }
 }
@@ -405,7 +412,7 @@ pub fn check_disk(disk: &Disk, topo: &Topology) -> Vec<Finding> {
             Refused,
             &subject,
             "device='disk' makes QEMU emulate the disk (scsi-hd), which rejects PR commands",
-            "attach it as device='lun' sgio='unfiltered'",
+            "attach it as device='lun' (a pass-through LUN, QEMU's scsi-block)",
         ));
     }
     match kind {
@@ -437,15 +444,14 @@ pub fn check_disk(disk: &Disk, topo: &Topology) -> Vec<Finding> {
         }
     }
     if disk.is_lun() {
-        // sgio is the host kernel's filter on SG_IO: a network disk
-        // (QEMU's own initiator) does not pass through it.
-        if !disk.unfiltered() && disk.kind() == "block" {
+        if disk.unfiltered() {
             out.push(Finding::new(
-                Rule::Filtered,
+                Rule::UnfilteredSgio,
                 Warning,
                 &subject,
-                "sgio is filtered: the host kernel refuses the guest's PR commands",
-                "set sgio='unfiltered' on the disk",
+                "sgio='unfiltered', which the cluster guides write, is refused by libvirt's domain \
+                 validation (libvirt 9.0 and later): defining the domain or attaching the disk fails",
+                "remove sgio from the disk; rawio='yes' and, for a map, <reservations managed='yes'/> let the guest's PR commands through",
             ));
         }
         if !disk.is_shareable() {
@@ -789,7 +795,7 @@ pub(crate) mod tests {
 
     pub(crate) fn lun_disk(dev: &str, target: &str) -> Disk {
         Disk::parse(&format!(
-            "<disk type='block' device='lun' sgio='unfiltered'><driver name='qemu' type='raw' cache='none'/>\
+            "<disk type='block' device='lun' rawio='yes'><driver name='qemu' type='raw' cache='none'/>\
              <source dev='{dev}'/><target dev='{target}' bus='scsi'/><shareable/></disk>"
         ))
         .unwrap()
@@ -1031,15 +1037,15 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn host_cache_and_filtered_sgio_are_warnings() {
+    fn host_cache_and_unfiltered_sgio_are_warnings() {
         let mut d = lun_disk("/dev/disk/by-id/wwn-0x6001405aaaa", "sda");
-        d.sgio = None;
+        d.sgio = Some("unfiltered".into());
         d.shareable = None;
         d.driver.as_mut().unwrap().cache = Some("writeback".into());
         let f = check_disk(&d, &topo(0));
         assert_eq!(
             rules(&f),
-            [Rule::Filtered, Rule::NotShareable, Rule::HostCache]
+            [Rule::UnfilteredSgio, Rule::NotShareable, Rule::HostCache]
         );
         assert!(f.iter().all(|f| !f.blocks(false)));
     }
