@@ -58,29 +58,31 @@ impl std::str::FromStr for Mode {
     }
 }
 
-/// One LUN fencekit attached, and what it attached it as.
+/// One LUN fencekit attached, and what it attached it as. In XML each
+/// field is a child element (`<wwid>`, `<size_bytes>`, `<disk>`), so the
+/// same names serve the JSON of `list` and `plan`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LunRecord {
     /// The WWID (`36001405...`), when the LUN has one.
-    #[serde(rename = "@wwid", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wwid: Option<String>,
     /// Unit serial number (VPD page 0x80).
-    #[serde(rename = "@serial", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serial: Option<String>,
     /// T10 vendor.
-    #[serde(rename = "@vendor", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vendor: Option<String>,
     /// Product.
-    #[serde(rename = "@product", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
     /// Capacity in bytes.
-    #[serde(rename = "@size", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<u64>,
     /// The host that attached it.
-    #[serde(rename = "@host", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// `map`, `paths` or `lun`.
-    #[serde(rename = "@mode", default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
     /// The disks of the domain that carry it, by target name, with the
     /// source each was given (a persistent name or an iSCSI URL).
@@ -92,10 +94,8 @@ pub struct LunRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiskRecord {
     /// Its target name (`sdb`).
-    #[serde(rename = "@target")]
     pub target: String,
     /// Its source: a device name or an `iscsi://` URL.
-    #[serde(rename = "@source")]
     pub source: String,
 }
 

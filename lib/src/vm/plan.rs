@@ -375,9 +375,12 @@ pub struct Plan {
     pub domain: String,
     /// The mode.
     pub mode: Mode,
-    /// A virtio-scsi controller to add first, when the domain has none.
+    /// A virtio-scsi controller to add first, when the domain has none
+    /// (in JSON: its XML).
+    #[serde(serialize_with = "controller_xml")]
     pub controller: Option<Controller>,
-    /// The disks to attach.
+    /// The disks to attach (in JSON: each one's XML).
+    #[serde(serialize_with = "disks_xml")]
     pub disks: Vec<Disk>,
     /// The metadata record of the LUN.
     pub record: LunRecord,
@@ -393,6 +396,24 @@ impl Plan {
     pub fn refused(&self, force: bool) -> bool {
         self.findings.iter().any(|f| f.blocks(force))
     }
+}
+
+fn controller_xml<S: serde::Serializer>(c: &Option<Controller>, s: S) -> Result<S::Ok, S::Error> {
+    let x = c
+        .as_ref()
+        .map(Controller::to_xml)
+        .transpose()
+        .map_err(serde::ser::Error::custom)?;
+    s.serialize_some(&x)
+}
+
+fn disks_xml<S: serde::Serializer>(d: &[Disk], s: S) -> Result<S::Ok, S::Error> {
+    let x: Vec<String> = d
+        .iter()
+        .map(Disk::to_xml)
+        .collect::<Result<_, _>>()
+        .map_err(serde::ser::Error::custom)?;
+    s.collect_seq(x)
 }
 
 /// The plan to give `lun` to `domain`: mode, disks and findings.
