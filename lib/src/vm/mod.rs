@@ -16,6 +16,7 @@
 //! [`Topology`](crate::topology::Topology) and a cluster description in,
 //! findings and XML out.
 
+pub mod apply;
 pub mod hygiene;
 pub mod hypervisor;
 pub mod inventory;

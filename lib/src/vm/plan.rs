@@ -545,6 +545,27 @@ pub fn plan(domain: &Domain, lun: &LunRef, requested: Option<Mode>, ctx: &Contex
     }
 }
 
+/// The plans for several LUNs given to `domain` at once: each LUN's
+/// target names and addresses come after the ones planned before it.
+pub fn plan_all(
+    domain: &Domain,
+    luns: &[LunRef],
+    requested: Option<Mode>,
+    ctx: &Context,
+) -> Vec<Plan> {
+    let mut dom = domain.clone();
+    let mut out = Vec::with_capacity(luns.len());
+    for lun in luns {
+        let p = plan(&dom, lun, requested, ctx);
+        if let Some(c) = &p.controller {
+            dom.devices.controllers.push(c.clone());
+        }
+        dom.devices.disks.extend(p.disks.iter().cloned());
+        out.push(p);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -755,6 +776,28 @@ mod tests {
         let p = plan(&d, &LunRef::Host(&t.luns[0]), None, &ctx);
         assert!(p.refused(true));
         assert_eq!(p.disks[0].target_dev(), Some("sdb"));
+    }
+
+    #[test]
+    fn luns_planned_together_get_different_targets_and_one_controller() {
+        let t = topo(1);
+        let u = IscsiUrl::parse("iscsi://127.0.0.1/iqn.t:lun/1").unwrap();
+        let ctx = Context {
+            topology: Some(&t),
+            initiator: Some("iqn.x:node1".into()),
+            ..Context::default()
+        };
+        let ps = plan_all(
+            &domain(""),
+            &[LunRef::Host(&t.luns[0]), LunRef::Iscsi(u)],
+            None,
+            &ctx,
+        );
+        assert_eq!(ps[0].controller, Some(Controller::virtio_scsi(0)));
+        assert_eq!(ps[1].controller, None);
+        assert_eq!(ps[0].disks[0].target_dev(), Some("sda"));
+        assert_eq!(ps[1].disks[0].target_dev(), Some("sdb"));
+        assert_eq!(ps[1].disks[0].drive_address().unwrap().target, 1);
     }
 
     #[test]

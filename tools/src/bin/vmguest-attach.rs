@@ -11,8 +11,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{self, resolve, Topology};
+use fencekit::vm::apply::{self, Applied};
 use fencekit::vm::hygiene;
-use fencekit::vm::hypervisor::{Affect, Fake, Hypervisor, HypervisorError};
+use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
 use fencekit::vm::inventory::{self, DomainLuns};
 use fencekit::vm::metadata::{Mode, Record};
 use fencekit::vm::plan::{self, Context, IscsiUrl, LunRef, Plan};
@@ -265,10 +266,9 @@ fn plans(
         host: topo.host.clone(),
         initiator: how.initiator.clone(),
     };
-    let mut dom = dom.clone();
-    let mut out = Vec::new();
+    let mut refs = Vec::with_capacity(luns.len());
     for name in luns {
-        let lun = match IscsiUrl::parse(name) {
+        refs.push(match IscsiUrl::parse(name) {
             Some(u) => LunRef::Iscsi(u),
             None if name.starts_with("iscsi:") => {
                 return Err(Failure(
@@ -280,16 +280,9 @@ fn plans(
                 Some(r) => LunRef::Host(&topo.luns[r.lun]),
                 None => return Err(not_found(format!("{name}: no such LUN on this host"))),
             },
-        };
-        let p = plan::plan(&dom, &lun, mode(how), &ctx);
-        // The next LUN's names and addresses come after this one's.
-        if let Some(c) = &p.controller {
-            dom.devices.controllers.push(c.clone());
-        }
-        dom.devices.disks.extend(p.disks.iter().cloned());
-        out.push(p);
+        });
     }
-    Ok(out)
+    Ok(plan::plan_all(dom, &refs, mode(how), &ctx))
 }
 
 fn print_plan(p: &Plan) -> Result<()> {
@@ -447,7 +440,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 eprintln!("vmguest-attach: nothing attached");
                 return Ok(exit::REFUSED);
             }
-            attach(hv, name, &ps)
+            report(&apply::attach(hv, name, &ps)?, cli.json)
         }
         Cmd::Detach { domain: name, luns } => {
             if matches!(src, Source::Files(_)) {
@@ -457,134 +450,58 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 ));
             }
             exists(name)?;
-            detach(cli, hv, name, luns)
+            let t = targets(cli, hv, name, luns)?;
+            report(&apply::detach(hv, name, &t)?, cli.json)
         }
     }
 }
 
-/// Attaches the planned controllers and disks, then records the LUNs.
-fn attach(hv: &dyn Hypervisor, name: &str, ps: &[Plan]) -> Result<u8, Failure> {
-    let affect = Affect::persistent(hv.is_running(name)?);
-    let mut rec = record(hv, name)?;
-    let (mut done, mut total) = (0, 0);
-    for p in ps {
-        if let Some(c) = &p.controller {
-            hv.attach(name, &c.to_xml()?, affect)?;
-            println!(
-                "{name}: controller scsi index {} attached",
-                c.index.as_deref().unwrap_or("?")
-            );
-        }
-        let mut attached = p.record.clone();
-        attached.disks.clear();
-        for (d, r) in p.disks.iter().zip(&p.record.disks) {
-            total += 1;
-            let x = d.to_xml()?;
-            match hv.attach(name, &x, affect) {
-                Ok(()) => {
-                    done += 1;
-                    attached.disks.push(r.clone());
-                    println!(
-                        "{name}: {} attached as {}{}",
-                        r.source,
-                        r.target,
-                        if affect.live {
-                            " (live and persistent)"
-                        } else {
-                            " (persistent)"
-                        }
-                    );
-                }
-                Err(e) => eprintln!("vmguest-attach: {e}"),
+/// Says what was changed, and the status: every disk, some, none.
+fn report(a: &Applied, json: bool) -> Result<u8, Failure> {
+    if json {
+        print_json(a)?;
+    } else {
+        let how = if a.live {
+            "live and persistent"
+        } else {
+            "persistent"
+        };
+        for c in &a.changes {
+            match (&c.source, &c.error) {
+                (_, Some(e)) => eprintln!("vmguest-attach: {}: {}: {e}", a.domain, c.what),
+                (Some(s), None) => println!("{}: {} {} ({how})", a.domain, c.what, s),
+                (None, None) => println!("{}: {} ({how})", a.domain, c.what),
             }
         }
-        if !attached.disks.is_empty() {
-            rec.upsert(attached);
-        }
     }
-    if done > 0 {
-        let x = rec.to_xml()?;
-        hv.set_metadata(name, Some(&x), affect)?;
-    }
+    let (done, total) = a.counts();
     Ok(exit::of_devices(done, total))
 }
 
-/// Detaches the disks that carry each LUN (or that have the target name).
-fn detach(cli: &Cli, hv: &dyn Hypervisor, name: &str, luns: &[String]) -> Result<u8, Failure> {
-    let running = hv.is_running(name)?;
-    let affect = Affect::persistent(running);
+/// The target names of the disks that carry each LUN (or that have the
+/// name).
+fn targets(
+    cli: &Cli,
+    hv: &dyn Hypervisor,
+    name: &str,
+    luns: &[String],
+) -> Result<Vec<String>, Failure> {
     let dom = domain(hv, name)?;
-    let mut rec = record(hv, name)?;
+    let rec = record(hv, name)?;
     let topo = if luns.iter().all(|l| dom.disk_by_target(l).is_some()) {
         Topology::default()
     } else {
         load_topology(&cli.src)?
     };
-    let mut targets: Vec<String> = Vec::new();
+    let mut out = Vec::new();
     for l in luns {
-        if dom.disk_by_target(l).is_some() {
-            targets.push(l.clone());
-            continue;
-        }
-        let found: Vec<String> = if let Some(u) = IscsiUrl::parse(l) {
-            dom.devices
-                .disks
-                .iter()
-                .filter(|d| d.iscsi().and_then(|s| s.name.as_deref()) == Some(&u.source_name()))
-                .filter_map(|d| d.target_dev().map(str::to_string))
-                .collect()
-        } else {
-            let r = resolve::resolve(&topo, l)
-                .ok_or_else(|| not_found(format!("{l}: no such LUN on this host")))?;
-            let wwid = topo.luns[r.lun]
-                .wwid
-                .as_ref()
-                .map(|w| w.as_str().to_string());
-            let mut v: Vec<String> = dom
-                .devices
-                .disks
-                .iter()
-                .filter(|d| fencekit::vm::rules::classify_source(d, &topo).lun() == Some(r.lun))
-                .filter_map(|d| d.target_dev().map(str::to_string))
-                .collect();
-            if let Some(rl) = wwid.as_deref().and_then(|w| rec.lun(w)) {
-                v.extend(rl.disks.iter().map(|d| d.target.clone()));
-            }
-            v.sort();
-            v.dedup();
-            v
-        };
-        if found.is_empty() {
+        let t = apply::targets_of(&dom, &rec, &topo, l);
+        if t.is_empty() {
             return Err(not_found(format!("{l}: not attached to {name}")));
         }
-        targets.extend(found);
+        out.extend(t);
     }
-    let (mut done, total) = (0, targets.len());
-    let mut gone = Vec::new();
-    for t in &targets {
-        let Some(d) = dom.disk_by_target(t) else {
-            continue;
-        };
-        let x = d.to_xml()?;
-        match hv.detach(name, &x, affect) {
-            Ok(()) => {
-                done += 1;
-                gone.push(t.clone());
-                println!("{name}: {t} detached");
-            }
-            Err(e) => eprintln!("vmguest-attach: {e}"),
-        }
-    }
-    if !gone.is_empty() {
-        rec.remove_targets(&gone);
-        let x = if rec.luns.is_empty() {
-            None
-        } else {
-            Some(rec.to_xml()?)
-        };
-        hv.set_metadata(name, x.as_deref(), affect)?;
-    }
-    Ok(exit::of_devices(done, total))
+    Ok(out)
 }
 
 fn main() -> ExitCode {
