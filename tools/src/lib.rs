@@ -34,8 +34,8 @@ use fencekit::vm::xml::XmlError;
 /// The exit statuses of the fencekit programs, documented for the family
 /// in fencekit(7) and for each program in its page.
 ///
-/// fencectl (outside fence-agent mode), qdisk and pathmap share the
-/// constants at this level; [`exit_status`] maps an error to them.
+/// fencectl (outside fence-agent mode), qdisk, pathmap and vmguest-attach
+/// share the constants at this level; [`exit_status`] maps an error to them.
 /// prkeys keeps sg3_utils' statuses ([`sg3`], mapped by
 /// [`sg3_exit_status`]) so that scripts written for sg_persist keep
 /// working. fencectl's fence-agent mode returns the fence-agent statuses,
