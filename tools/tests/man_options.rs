@@ -220,6 +220,6 @@ fn heartbeatd_man_page_lists_its_options() {
 }
 
 #[test]
-fn vmguest_attach_man_page_lists_its_options() {
+fn vm_attach_man_page_lists_its_options() {
     check("vmguest-attach", common::VMGUEST_ATTACH, true);
 }

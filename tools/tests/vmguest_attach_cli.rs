@@ -233,7 +233,7 @@ fn an_unreachable_libvirt_is_a_device_error() {
 /// The other programs must run on hosts without libvirt: only
 /// vmguest-attach may have libvirt.so in its DT_NEEDED entries.
 #[test]
-fn only_vmguest_attach_links_libvirt() {
+fn only_the_vm_attach_program_links_libvirt() {
     let needed = |bin: &str| -> Option<String> {
         let o = Command::new("objdump").args(["-p", bin]).output().ok()?;
         o.status
