@@ -181,7 +181,7 @@ impl Hypervisor for Libvirt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fencekit::vm::metadata::Record;
+    use fencekit::vm::metadata::{DiskRecord, LunRecord, Mode, Record};
     use fencekit::vm::plan::block_disk;
     use fencekit::vm::xml::{Domain as Dom, DriveAddress};
 
@@ -230,14 +230,28 @@ mod tests {
         let name = h.define(GUEST, true).unwrap();
         let both = Affect::persistent(true);
         assert_eq!(h.metadata(&name, false).unwrap(), None);
-        let rec = Record::default().to_xml().unwrap();
-        h.set_metadata(&name, Some(&rec), both).unwrap();
-        let back = h.metadata(&name, true).unwrap().unwrap();
-        assert_eq!(Record::parse(&back).unwrap(), Record::default());
-        // In the whole document, under fencekit's namespace.
-        let whole = h.domain_xml(&name, true).unwrap();
-        assert!(whole.contains(NAMESPACE), "{whole}");
-        assert_eq!(Record::from_domain_xml(&whole).unwrap(), Record::default());
+        let record = Record {
+            luns: vec![LunRecord {
+                wwid: Some("36001405aaaa".into()),
+                size_bytes: Some(1 << 30),
+                mode: Some(Mode::Map),
+                disks: vec![DiskRecord {
+                    target: "sda".into(),
+                    source: "/dev/disk/by-id/dm-uuid-mpath-36001405aaaa".into(),
+                }],
+                ..LunRecord::default()
+            }],
+        };
+        h.set_metadata(&name, Some(&record.to_xml().unwrap()), both)
+            .unwrap();
+        for inactive in [false, true] {
+            let back = h.metadata(&name, inactive).unwrap().unwrap();
+            assert_eq!(Record::parse(&back).unwrap(), record, "{back}");
+            // In the whole document, under fencekit's namespace.
+            let whole = h.domain_xml(&name, inactive).unwrap();
+            assert!(whole.contains(NAMESPACE), "{whole}");
+            assert_eq!(Record::from_domain_xml(&whole).unwrap(), record, "{whole}");
+        }
         h.set_metadata(&name, None, both).unwrap();
         assert_eq!(h.metadata(&name, true).unwrap(), None);
     }

@@ -548,4 +548,36 @@ mod tests {
             let _ = Disk::parse(x);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn domain_xml_never_panics(text in "\\PC{0,400}") {
+            let _ = Domain::parse(&text);
+            let _ = Disk::parse(&text);
+            let _ = crate::vm::metadata::Record::from_domain_xml(&text);
+        }
+
+        /// A real disk element cut at any point, or with a piece of
+        /// another document spliced in, is an error or a model, never a
+        /// panic, and a model that parses writes out.
+        #[test]
+        fn a_damaged_disk_never_panics(cut in 0usize..400, at in 0usize..400, piece in "[<>/='\" a-z0-9&;]{0,12}") {
+            let mut x = RESERVATIONS.to_string();
+            let at = at.min(x.len());
+            if x.is_char_boundary(at) {
+                x.insert_str(at, &piece);
+            }
+            let cut = cut.min(x.len());
+            if x.is_char_boundary(cut) {
+                x.truncate(cut.max(at));
+            }
+            let doc = format!("<domain><name>d</name><devices>{x}</devices></domain>");
+            if let Ok(d) = Domain::parse(&doc) {
+                for disk in &d.devices.disks {
+                    let _ = disk.to_xml();
+                    let _ = disk.drive_address();
+                }
+            }
+        }
+    }
 }
