@@ -161,6 +161,27 @@ fn one_initiator_for_two_guests_of_the_cluster_is_refused() {
 }
 
 #[test]
+fn a_partition_or_an_lv_is_refused_not_taken_for_its_lun() {
+    for (name, rule) in [
+        ("/dev/sdb1", "PartitionSource"),
+        ("/dev/vg_shared/data", "LvSource"),
+    ] {
+        let v = files(&["plan", "node1", name]);
+        let o = run("topology-map.json", &args(&v));
+        assert_eq!(code(&o), 4, "{name}: {}", text(&o));
+        assert!(
+            err(&o).contains("not a SCSI logical unit"),
+            "{rule}: {}",
+            text(&o)
+        );
+        assert!(out(&o).is_empty(), "{}", text(&o));
+    }
+    let v = files(&["plan", "node1", "iscsi://host/iqn-only"]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 1, "{}", text(&o));
+}
+
+#[test]
 fn names_that_do_not_exist_exit_2() {
     let v = files(&["plan", "node9", WWID]);
     let o = run("topology-map.json", &args(&v));

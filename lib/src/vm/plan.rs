@@ -19,7 +19,7 @@
 use serde::Serialize;
 
 use super::metadata::{DiskRecord, LunRecord, Mode};
-use super::rules::{self, Cluster, Finding, Hygiene, Rule, Severity};
+use super::rules::{self, Cluster, Finding, Hygiene, Rule, Severity, SourceKind};
 use super::xml::Domain;
 use super::xml::{
     Controller, Disk, DriveAddress, Driver, Flag, Host, Initiator, Iqn, Reservations, Source,
@@ -368,6 +368,70 @@ pub enum LunRef<'a> {
     Iscsi(IscsiUrl),
 }
 
+/// Why a name given as a LUN is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LunNameError {
+    /// Nothing on the host has the name.
+    NotFound(String),
+    /// `iscsi:` but not `iscsi://HOST[:PORT]/IQN/LUN`.
+    BadUrl(String),
+    /// The name is a partition or a logical volume: a finding, refused.
+    NotALun(Box<Finding>),
+}
+
+impl std::fmt::Display for LunNameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LunNameError::NotFound(n) => write!(f, "{n}: no such LUN on this host"),
+            LunNameError::BadUrl(n) => write!(f, "{n}: not an iscsi://HOST[:PORT]/IQN/LUN URL"),
+            LunNameError::NotALun(x) => write!(f, "{x}"),
+        }
+    }
+}
+
+impl std::error::Error for LunNameError {}
+
+/// The LUN `name` stands for: an iSCSI URL, or a unit of `topo` named by a
+/// path, the map or the unit. A partition or an LV is refused (a disk
+/// element with it as source would be refused too), rather than taken as
+/// the unit under it.
+pub fn lun_ref<'a>(topo: &'a Topology, name: &str) -> Result<LunRef<'a>, LunNameError> {
+    if let Some(u) = IscsiUrl::parse(name) {
+        return Ok(LunRef::Iscsi(u));
+    }
+    if name.starts_with("iscsi:") {
+        return Err(LunNameError::BadUrl(name.to_string()));
+    }
+    let refuse = |rule, reason: &str, way_out: &str| {
+        Err(LunNameError::NotALun(Box::new(Finding {
+            rule,
+            severity: Severity::Refused,
+            subject: name.to_string(),
+            reason: reason.to_string(),
+            way_out: way_out.to_string(),
+        })))
+    };
+    match rules::classify_name(name, topo) {
+        SourceKind::Path { lun, .. } | SourceKind::Map { lun } | SourceKind::Unit { lun } => {
+            match topo.luns.get(lun) {
+                Some(l) => Ok(LunRef::Host(l)),
+                None => Err(LunNameError::NotFound(name.to_string())),
+            }
+        }
+        SourceKind::Partition { .. } => refuse(
+            Rule::PartitionSource,
+            "a partition is not a SCSI logical unit: device='lun' passes whole devices only",
+            "name the LUN itself (its WWID, by-id name or map) and partition it inside the guest",
+        ),
+        SourceKind::Lv { .. } => refuse(
+            Rule::LvSource,
+            "a logical volume is not a SCSI logical unit and cannot carry reservations",
+            "name the LUN itself, and keep the host's LVM off it",
+        ),
+        SourceKind::Iscsi | SourceKind::Other => Err(LunNameError::NotFound(name.to_string())),
+    }
+}
+
 /// The plan for one LUN and one domain.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -601,6 +665,46 @@ mod tests {
         ] {
             assert_eq!(IscsiUrl::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_lun_is_named_by_path_map_unit_or_url_never_by_partition_or_lv() {
+        let t = topo(1);
+        for n in [
+            "/dev/disk/by-path/ip-10.0.0.1:3260-iscsi-iqn.t-lun-0",
+            "sdc",
+            "mpatha",
+            "/dev/mapper/mpatha",
+            "36001405aaaa",
+            "/dev/disk/by-id/wwn-0x6001405aaaa",
+        ] {
+            assert!(matches!(lun_ref(&t, n), Ok(LunRef::Host(_))), "{n}");
+        }
+        assert!(matches!(
+            lun_ref(&t, "iscsi://h/iqn.x:y/0"),
+            Ok(LunRef::Iscsi(_))
+        ));
+        assert_eq!(
+            lun_ref(&t, "iscsi://h/iqn").unwrap_err(),
+            LunNameError::BadUrl("iscsi://h/iqn".into())
+        );
+        for (n, rule) in [
+            ("/dev/mapper/mpatha1", Rule::PartitionSource),
+            (
+                "/dev/disk/by-id/wwn-0x6001405aaaa-part1",
+                Rule::PartitionSource,
+            ),
+            ("/dev/mapper/vg_shared-data", Rule::LvSource),
+        ] {
+            match lun_ref(&t, n) {
+                Err(LunNameError::NotALun(f)) => assert_eq!(f.rule, rule, "{n}"),
+                other => panic!("{n}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            lun_ref(&t, "sdq").unwrap_err().to_string(),
+            "sdq: no such LUN on this host"
+        );
     }
 
     #[test]

@@ -309,13 +309,21 @@ pub fn classify_source(disk: &Disk, topo: &Topology) -> SourceKind {
     if disk.iscsi().is_some() {
         return SourceKind::Iscsi;
     }
-    let Some(dev) = disk.source_dev() else {
-        return SourceKind::Other;
-    };
+    match disk.source_dev() {
+        Some(dev) => classify_name(dev, topo),
+        None => SourceKind::Other,
+    }
+}
+
+/// What the device name `dev` is in `topo` (a path, the map, the unit, a
+/// partition or an LV on it), or an LV or partition by its form.
+pub fn classify_name(dev: &str, topo: &Topology) -> SourceKind {
     let base = base_name(dev);
     let found = resolve::resolve(topo, dev);
     if let Some(r) = &found {
-        let l = &topo.luns[r.lun];
+        let Some(l) = topo.luns.get(r.lun) else {
+            return SourceKind::Other;
+        };
         if let Some(h) = holder(&l.holders, base) {
             return match h.kind {
                 BlockKind::LvmLv { .. } => SourceKind::Lv { lun: Some(r.lun) },

@@ -10,13 +10,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
-use fencekit::topology::{self, resolve, Topology};
+use fencekit::topology::{self, Topology};
 use fencekit::vm::apply::{self, Applied};
 use fencekit::vm::hygiene;
 use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
 use fencekit::vm::inventory::{self, DomainLuns};
 use fencekit::vm::metadata::{Mode, Record};
-use fencekit::vm::plan::{self, Context, IscsiUrl, LunRef, Plan};
+use fencekit::vm::plan::{self, Context, LunNameError, Plan};
 use fencekit::vm::rules::{Cluster, Hygiene};
 use fencekit::vm::xml::{Domain, XmlError};
 use fencekit_libvirt::Libvirt;
@@ -268,19 +268,14 @@ fn plans(
     };
     let mut refs = Vec::with_capacity(luns.len());
     for name in luns {
-        refs.push(match IscsiUrl::parse(name) {
-            Some(u) => LunRef::Iscsi(u),
-            None if name.starts_with("iscsi:") => {
-                return Err(Failure(
-                    exit::USAGE,
-                    anyhow::anyhow!("{name}: not an iscsi://HOST[:PORT]/IQN/LUN URL"),
-                ))
-            }
-            None => match resolve::resolve(&topo, name) {
-                Some(r) => LunRef::Host(&topo.luns[r.lun]),
-                None => return Err(not_found(format!("{name}: no such LUN on this host"))),
-            },
-        });
+        refs.push(plan::lun_ref(&topo, name).map_err(|e| {
+            let code = match &e {
+                LunNameError::NotFound(_) => exit::CONDITION_FALSE,
+                LunNameError::BadUrl(_) => exit::USAGE,
+                LunNameError::NotALun(_) => exit::REFUSED,
+            };
+            Failure(code, e.into())
+        })?);
     }
     Ok(plan::plan_all(dom, &refs, mode(how), &ctx))
 }
