@@ -239,6 +239,14 @@ fn list_through_libvirts_test_driver() {
     )));
     let o = run("topology-map.json", &["--connect", &uri, "list", "node9"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
+    // With the cluster: node2's LUN reaches no other guest yet.
+    let cluster = vm("cluster.toml").display().to_string();
+    let o = run(
+        "topology-map.json",
+        &["--connect", &uri, "--cluster", &cluster, "list", "--json"],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(json(&o)[1]["findings"].as_array().unwrap().len(), 0);
 }
 
 #[test]

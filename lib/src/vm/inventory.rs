@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::metadata::{LunRecord, Mode, Record};
-use super::rules::{self, Finding, SourceKind};
+use super::rules::{self, Cluster, Finding, SourceKind};
 use super::xml::{Domain, DriveAddress};
 use crate::topology::Topology;
 
@@ -108,6 +108,27 @@ pub fn shared_disks(domain: &Domain, record: &Record, topo: &Topology) -> Domain
     }
 }
 
+/// [`shared_disks`], plus the findings that need the other domains on the
+/// host and the cluster: a LUN this domain shares with another guest of
+/// the cluster through the same initiator.
+pub fn shared_disks_in_cluster(
+    domain: &Domain,
+    record: &Record,
+    topo: &Topology,
+    others: &[Domain],
+    cluster: &Cluster,
+) -> DomainLuns {
+    let mut l = shared_disks(domain, record, topo);
+    l.findings.extend(rules::check_shared_initiator(
+        &domain.name,
+        &domain.devices.disks,
+        others,
+        cluster,
+        topo,
+    ));
+    l
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +160,35 @@ mod tests {
         // The map exists on the host: the path is a second multipath layer.
         let rules: Vec<Rule> = l.findings.iter().map(|f| f.rule).collect();
         assert_eq!(rules, [Rule::MappedAndPaths]);
+    }
+
+    #[test]
+    fn two_guests_of_a_cluster_behind_one_initiator_are_listed() {
+        let t = topo(0);
+        let dom = |name: &str| {
+            let mut d =
+                Domain::parse(&format!("<domain><name>{name}</name><devices/></domain>")).unwrap();
+            d.devices
+                .disks
+                .push(lun_disk("/dev/disk/by-id/wwn-0x6001405aaaa", "sda"));
+            d
+        };
+        let (a, b) = (dom("node1"), dom("node2"));
+        let cluster = Cluster {
+            name: "prod".into(),
+            guests: vec!["node1".into(), "node2".into()],
+            managed: vec![],
+        };
+        let l = shared_disks_in_cluster(
+            &a,
+            &Record::default(),
+            &t,
+            std::slice::from_ref(&b),
+            &cluster,
+        );
+        let rules: Vec<Rule> = l.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, [Rule::SharedInitiator]);
+        let l = shared_disks_in_cluster(&a, &Record::default(), &t, &[b], &Cluster::default());
+        assert!(l.findings.is_empty());
     }
 }

@@ -399,10 +399,17 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 None => hv.domains()?,
             };
             let topo = load_topology(&cli.src)?;
+            let cluster = load_cluster(&cli.src)?;
             let mut all = Vec::new();
             for n in &names {
                 let d = domain(hv, n)?;
-                all.push(inventory::shared_disks(&d, &record(hv, n)?, &topo));
+                all.push(inventory::shared_disks_in_cluster(
+                    &d,
+                    &record(hv, n)?,
+                    &topo,
+                    &others(hv, n)?,
+                    &cluster,
+                ));
             }
             if cli.json {
                 print_json(&all)?;
