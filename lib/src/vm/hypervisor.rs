@@ -103,8 +103,9 @@ struct FakeDomain {
     metadata: (Option<String>, Option<String>),
 }
 
-/// Domains in memory, for tests: a domain's XML is its definition with the
-/// attached disks added to `<devices>`. Only disk elements can be attached
+/// Domains in memory, for tests and for domains read from definition
+/// files (`vmguest-attach --domain-xml`): a domain's XML is its definition
+/// with the attached disks added to `<devices>`. Only disk elements can be attached
 /// and detached; detach matches by target name, as libvirt does.
 #[derive(Debug, Default)]
 pub struct Fake {

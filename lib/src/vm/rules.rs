@@ -56,8 +56,6 @@ pub enum Rule {
     NotShareable,
     /// Host caching on a shared disk (`cache` other than `none`).
     HostCache,
-    /// A source the host does not know as a SCSI logical unit.
-    UnknownSource,
     /// Map mode without `<reservations managed='yes'/>`: the guest's PR
     /// commands reach one path of the map only.
     UnmanagedReservations,
@@ -85,7 +83,6 @@ impl Rule {
             Rule::UnfilteredSgio => "no sgio='unfiltered', which libvirt refuses",
             Rule::NotShareable => "the disk is shareable",
             Rule::HostCache => "host caching is off (cache='none')",
-            Rule::UnknownSource => "the host knows the source as a SCSI logical unit",
             Rule::UnmanagedReservations => {
                 "libvirt runs qemu-pr-helper for the map (reservations managed)"
             }
