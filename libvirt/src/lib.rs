@@ -256,6 +256,74 @@ mod tests {
         assert_eq!(h.metadata(&name, true).unwrap(), None);
     }
 
+    /// libvirt itself (its domain validation, which the schema does not
+    /// cover: it refuses sgio='unfiltered', for one) accepts a domain
+    /// with every element fencekit writes, and gives them back as written.
+    #[test]
+    fn libvirt_accepts_the_elements_fencekit_writes() {
+        use fencekit::vm::plan::{iscsi_disk, IscsiUrl};
+        let h = test_driver();
+        let disks = [
+            lun("sda", 0),
+            block_disk(
+                "/dev/disk/by-path/ip-10.0.0.1:3260-iscsi-iqn.2003-01.org.x:t-lun-0",
+                "sdb",
+                DriveAddress {
+                    controller: 0,
+                    bus: 0,
+                    target: 1,
+                    unit: 0,
+                },
+                false,
+            )
+            .to_xml()
+            .unwrap(),
+            iscsi_disk(
+                &IscsiUrl::parse("iscsi://127.0.0.1:3260/iqn.2026-01.invalid.fencekit:lun/1")
+                    .unwrap(),
+                "iqn.2026-01.invalid.fencekit:guest-a",
+                "sdc",
+                DriveAddress {
+                    controller: 0,
+                    bus: 0,
+                    target: 2,
+                    unit: 0,
+                },
+            )
+            .to_xml()
+            .unwrap(),
+        ];
+        let mut devices = fencekit::vm::xml::Controller::virtio_scsi(0)
+            .to_xml()
+            .unwrap();
+        for d in &disks {
+            devices.push_str(d);
+        }
+        let xml = GUEST.replace("fk-node1", "fk-node3").replace(
+            "<controller type='scsi' index='0' model='virtio-scsi'/>",
+            &devices,
+        );
+        let name = h.define(&xml, false).unwrap();
+        let back = Dom::parse(&h.domain_xml(&name, true).unwrap()).unwrap();
+        for (t, x) in ["sda", "sdb", "sdc"].iter().zip(&disks) {
+            let want = fencekit::vm::xml::Disk::parse(x).unwrap();
+            assert_eq!(back.disk_by_target(t), Some(&want), "{t}");
+        }
+        // The guides' sgio='unfiltered' is refused by this libvirt.
+        let old = xml.replace("fk-node3", "fk-node4").replacen(
+            "rawio=\"yes\"",
+            "sgio=\"unfiltered\" rawio=\"yes\"",
+            1,
+        );
+        match h.define(&old, false) {
+            Err(HypervisorError::Call { message, .. }) => {
+                assert!(message.contains("sgio"), "{message}")
+            }
+            Ok(_) => eprintln!("note: this libvirt still accepts sgio='unfiltered'"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     /// Where libvirt's test driver does not implement device attachment
     /// (libvirt 9.0's does not), the call fails with libvirt's "not
     /// supported", which must come back as the domain's error with
