@@ -6,15 +6,16 @@
 //! as those rules need them ([`hygiene`]), the choice of mode, target name
 //! and address and the element built from the host's topology ([`plan`]),
 //! every shared disk of a domain with its identity and findings
-//! ([`inventory`]), and the
+//! ([`inventory`]), attach and detach carried out with a report of each
+//! change ([`apply`]), and the
 //! [`Hypervisor`](hypervisor::Hypervisor) trait the programs reach libvirt
 //! through ([`hypervisor`]; the libvirt implementation is in the
 //! `fencekit-libvirt` crate, so that only the program that needs libvirt
 //! links it).
 //!
-//! Everything here is pure: a domain document, a
+//! Everything but [`apply`] is pure: a domain document, a
 //! [`Topology`](crate::topology::Topology) and a cluster description in,
-//! findings and XML out.
+//! findings and XML out; [`apply`] acts only through the trait.
 
 pub mod apply;
 pub mod hygiene;

@@ -576,8 +576,6 @@ pub fn plan(domain: &Domain, lun: &LunRef, requested: Option<Mode>, ctx: &Contex
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(&b.rule)));
     findings.dedup_by(|a, b| a.rule == b.rule && a.reason == b.reason);
     let mut checked = vec![
-        Rule::ClusterManaged,
-        Rule::SharedInitiator,
         Rule::NotPassThrough,
         Rule::VirtioBlk,
         Rule::PartitionSource,
@@ -588,6 +586,10 @@ pub fn plan(domain: &Domain, lun: &LunRef, requested: Option<Mode>, ctx: &Contex
         Rule::NotShareable,
         Rule::HostCache,
     ];
+    // The cluster's rules only with a cluster to check against.
+    if !ctx.cluster.guests.is_empty() || !ctx.cluster.managed.is_empty() {
+        checked.extend([Rule::ClusterManaged, Rule::SharedInitiator]);
+    }
     match (lun, mode) {
         (LunRef::Host(_), Mode::Map) => {
             checked.extend([Rule::ActivePassiveMap, Rule::UnmanagedReservations]);
