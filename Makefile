@@ -129,7 +129,7 @@ fuzz:
 # one more word in PROGRAMS (its binary, completions and, through man/, its
 # page follow). fence_fencekit, the name Pacemaker looks for, is a link to
 # fencectl, which acts as the fence agent when called by that name.
-PROGRAMS := prkeys pathmap qdisk fencectl heartbeatd
+PROGRAMS := prkeys pathmap qdisk fencectl heartbeatd vmguest-attach
 AGENT_LINK := fence_fencekit
 MAN_PAGES := $(sort $(wildcard man/*.[1-9]))
 EXAMPLES := docs/cluster.toml.example docs/heartbeat.toml.example

@@ -239,6 +239,10 @@ if want sysfs_attr; then
 	printf '18446744073709551615\n' | text sysfs_attr u64max
 fi
 
+if want domain_xml; then
+	copy domain_xml "$fix"/vm/*.xml
+fi
+
 for d in "$corpus"/*/; do
 	want "$(basename "$d")" && echo "$(basename "$d"): $(find "$d" -type f | wc -l) files"
 done

@@ -11,14 +11,19 @@
 #   --check   only report missing packages (exit 1 if any), install nothing
 set -euo pipefail
 
-# Build: bindgen (libclang), the ffi crate's headers, pkg-config lookups.
-BUILD_PKGS=(libclang-dev libudev-dev libdevmapper-dev libsgutils2-dev pkg-config)
+# Build: bindgen (libclang), the ffi crate's headers, pkg-config lookups,
+# libvirt's C library for the virt crate (fencekit-libvirt, linked by
+# vmguest-attach only).
+BUILD_PKGS=(libclang-dev libudev-dev libdevmapper-dev libsgutils2-dev pkg-config libvirt-dev)
 # Test bed: QEMU with its iSCSI block driver, the guest's userland sources
 # (busybox, sg3-utils, lsscsi are also handy on the host), kmod for depmod and
 # modprobe --show-depends, cpio for the initramfs, tgt for the two-guest tier,
-# libiscsi for host-side iSCSI initiators.
+# libiscsi for host-side iSCSI initiators, libvirt's daemon and virsh for
+# vmguest-attach (virt-xml-validate is in libvirt-clients and uses
+# libxml2-utils' xmllint).
 TESTBED_PKGS=(qemu-system-x86 qemu-block-extra busybox-static kmod sg3-utils lsscsi
-              tgt libiscsi-bin libiscsi-dev cpio gzip util-linux coreutils)
+              tgt libiscsi-bin libiscsi-dev cpio gzip util-linux coreutils
+              libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients)
 # Packaging (make deb, make package-test): dpkg-shlibdeps and strip
 # (dpkg-dev, binutils), lintian, man-db for `man -w`, xmllint for the
 # fence agent's metadata.

@@ -36,3 +36,4 @@ pub mod qdisk;
 pub mod scsi;
 pub mod topology;
 pub mod util;
+pub mod vm;

@@ -225,6 +225,14 @@ fn the_layers_point_one_way() {
         ("topology", "fence"),
         ("paths", "fence"),
         ("block", "qdisk"),
+        // vm sits above topology and scsi: nothing below uses it.
+        ("scsi", "vm"),
+        ("topology", "vm"),
+        ("paths", "vm"),
+        ("fence", "vm"),
+        ("qdisk", "vm"),
+        ("heartbeat", "vm"),
+        ("vm", "linux"),
     ];
     for (a, targets) in &g {
         for b in targets {

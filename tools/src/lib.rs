@@ -27,12 +27,15 @@ use fencekit::topology::dm_mpath::{DmParseError, DmsetupLineError};
 use fencekit::topology::lvm::LvmError;
 use fencekit::topology::{BuildError, LineError, TopologyError};
 use fencekit::util::DeadlineError;
+use fencekit::vm::hypervisor::HypervisorError;
+use fencekit::vm::rules::ClusterFileError;
+use fencekit::vm::xml::XmlError;
 
 /// The exit statuses of the fencekit programs, documented for the family
 /// in fencekit(7) and for each program in its page.
 ///
-/// fencectl (outside fence-agent mode), qdisk and pathmap share the
-/// constants at this level; [`exit_status`] maps an error to them.
+/// fencectl (outside fence-agent mode), qdisk, pathmap and vmguest-attach
+/// share the constants at this level; [`exit_status`] maps an error to them.
 /// prkeys keeps sg3_utils' statuses ([`sg3`], mapped by
 /// [`sg3_exit_status`]) so that scripts written for sg_persist keep
 /// working. fencectl's fence-agent mode returns the fence-agent statuses,
@@ -276,6 +279,19 @@ fn status_of(e: &(dyn Error + 'static)) -> Option<u8> {
         });
     }
     if e.is::<SettingsError>() {
+        return Some(BAD_INPUT);
+    }
+    // vmguest-attach: a domain libvirt does not have is not found; XML
+    // that does not parse and a bad cluster file are bad input; libvirt
+    // that cannot be reached or refuses a call is a device error.
+    if let Some(e) = e.downcast_ref::<HypervisorError>() {
+        return Some(match e {
+            HypervisorError::NoDomain(_) => CONDITION_FALSE,
+            HypervisorError::Xml(_) => BAD_INPUT,
+            HypervisorError::Connect { .. } | HypervisorError::Call { .. } => DEVICE_ERROR,
+        });
+    }
+    if e.is::<XmlError>() || e.is::<ClusterFileError>() {
         return Some(BAD_INPUT);
     }
     if let Some(e) = e.downcast_ref::<BuildError>() {

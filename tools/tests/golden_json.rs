@@ -394,3 +394,65 @@ mod erased {
         }
     }
 }
+
+#[test]
+fn vm_attach_json_schemas() {
+    let vm = |f: &str| common::fixture("vm").join(f).display().to_string();
+    let base = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "--topology",
+            &vm("topology-map.json"),
+            "--multipath-conf",
+            "/nonexistent/multipath.conf",
+            "--lvm-conf",
+            "/nonexistent/lvm.conf",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let args = base(&[
+        "--domain-xml",
+        &vm("node1.xml"),
+        "--domain-xml",
+        &vm("node2-with-lun.xml"),
+        "--cluster",
+        &vm("cluster.toml"),
+        "plan",
+        "node1",
+        "36001405e6a3b4c5d6e7f8091a2b3c4d5",
+        "--json",
+    ]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    check(
+        "vmguest_attach_plan",
+        &json(&run(common::VMGUEST_ATTACH, &a), None),
+    );
+    let uri = format!("test://{}", vm("test-driver-node.xml"));
+    let args = base(&["--connect", &uri, "list", "--json"]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    check(
+        "vmguest_attach_list",
+        &json(&run(common::VMGUEST_ATTACH, &a), None),
+    );
+    // attach and detach need a hypervisor that attaches: their report is
+    // the library's, made here on the in-memory one.
+    use fencekit::vm::{apply, hypervisor::Fake, hypervisor::Hypervisor, plan, xml::Domain};
+    let h = Fake::new();
+    h.define(&fs::read_to_string(vm("node1.xml")).unwrap(), true)
+        .unwrap();
+    let t: fencekit::topology::Topology =
+        serde_json::from_str(&fs::read_to_string(vm("topology-map.json")).unwrap()).unwrap();
+    let d = Domain::parse(&h.domain_xml("node1", false).unwrap()).unwrap();
+    let ctx = plan::Context {
+        topology: Some(&t),
+        ..plan::Context::default()
+    };
+    let ps = plan::plan_all(&d, &[plan::LunRef::Host(&t.luns[0])], None, &ctx);
+    let a = apply::attach(&h, "node1", &ps).unwrap();
+    check("vmguest_attach_attach", &serde_json::to_value(&a).unwrap());
+    let a = apply::detach(&h, "node1", &["sda".into()]).unwrap();
+    check("vmguest_attach_detach", &serde_json::to_value(&a).unwrap());
+}

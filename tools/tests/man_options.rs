@@ -218,3 +218,8 @@ fn long_options_are_found_in_text() {
 fn heartbeatd_man_page_lists_its_options() {
     check("heartbeatd", common::HEARTBEATD, true);
 }
+
+#[test]
+fn vm_attach_man_page_lists_its_options() {
+    check("vmguest-attach", common::VMGUEST_ATTACH, true);
+}

@@ -17,6 +17,7 @@ pub const PATHMAP: &str = env!("CARGO_BIN_EXE_pathmap");
 pub const QDISK: &str = env!("CARGO_BIN_EXE_qdisk");
 pub const FENCECTL: &str = env!("CARGO_BIN_EXE_fencectl");
 pub const HEARTBEATD: &str = env!("CARGO_BIN_EXE_heartbeatd");
+pub const VMGUEST_ATTACH: &str = env!("CARGO_BIN_EXE_vmguest-attach");
 
 /// The exit code of a process that exited (not killed by a signal).
 pub fn code(o: &Output) -> i32 {

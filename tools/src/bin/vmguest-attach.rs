@@ -1,0 +1,522 @@
+//! vmguest-attach: give KVM guests their shared LUNs as SCSI pass-through
+//! disks through libvirt, and refuse the known ways to get it wrong. See
+//! vmguest-attach(8).
+//!
+//! The only program that links libvirt (through `fencekit-libvirt`).
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Parser, Subcommand};
+use fencekit::topology::{self, Topology};
+use fencekit::vm::apply::{self, Applied};
+use fencekit::vm::hygiene;
+use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
+use fencekit::vm::inventory::{self, DomainLuns};
+use fencekit::vm::metadata::{Mode, Record};
+use fencekit::vm::plan::{self, Context, LunNameError, Plan};
+use fencekit::vm::rules::{Cluster, Hygiene};
+use fencekit::vm::xml::{Domain, XmlError};
+use fencekit_libvirt::Libvirt;
+use fencekit_tools::{exit, print_json};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "vmguest-attach",
+    version,
+    about = "Give KVM guests shared LUNs as SCSI pass-through disks through libvirt",
+    after_help = "Exit status: 0 success; 1 usage error; 2 a domain or LUN not found; 3 libvirt \
+or the host's storage cannot be read, or a change failed; 4 refused: a rule the plan breaks \
+(plan reports it, attach changes nothing); 5 partial: attach or detach changed some disks and \
+failed on others; 6 an input file cannot be read or parsed (domain XML, topology JSON, cluster \
+TOML). See vmguest-attach(8), and fencekit(7) for the family's table."
+)]
+struct Cli {
+    #[command(flatten)]
+    src: Sources,
+    /// Print JSON (schema in vmguest-attach(8)).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Args, Debug)]
+struct Sources {
+    /// libvirt connection URI (default: libvirt's, from LIBVIRT_DEFAULT_URI
+    /// or its configuration).
+    #[arg(short = 'c', long, value_name = "URI", global = true)]
+    connect: Option<String>,
+    /// Read domains from these definition files instead of libvirt (plan
+    /// and list only; the domains count as not running).
+    #[arg(long, value_name = "FILE", global = true)]
+    domain_xml: Vec<PathBuf>,
+    /// Take the host's storage model from a `pathmap --json` output instead
+    /// of reading this host.
+    #[arg(long, value_name = "FILE", global = true)]
+    topology: Option<PathBuf>,
+    /// The cluster the domains belong to (TOML: name, guests, managed).
+    #[arg(long, value_name = "FILE", global = true)]
+    cluster: Option<PathBuf>,
+    /// The host's multipath configuration, for the blacklist.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/multipath.conf",
+        global = true
+    )]
+    multipath_conf: PathBuf,
+    /// The host's LVM configuration, for the filter.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/lvm/lvm.conf",
+        global = true
+    )]
+    lvm_conf: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct How {
+    /// How to give each LUN: the host's multipath map as one disk, every
+    /// path as its own disk (multipath in the guest), or a single-path or
+    /// iSCSI LUN (default: map when the host maps it, paths when it has
+    /// several paths, lun otherwise).
+    #[arg(long, value_name = "MODE", value_parser = ["map", "paths", "lun"])]
+    mode: Option<String>,
+    /// The guest's own iSCSI initiator name, for iscsi:// LUNs.
+    #[arg(long, value_name = "IQN")]
+    initiator: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Print the disks that attach would add, and every check; change nothing.
+    Plan {
+        /// The domain.
+        domain: String,
+        /// LUNs: any name pathmap knows (WWID, by-id, by-path, map alias,
+        /// sdX) or iscsi://HOST[:PORT]/IQN/LUN.
+        #[arg(required = true)]
+        luns: Vec<String>,
+        #[command(flatten)]
+        how: How,
+    },
+    /// Attach LUNs to a domain: persistently, and live when it runs.
+    Attach {
+        /// The domain.
+        domain: String,
+        /// LUNs, named as for plan.
+        #[arg(required = true)]
+        luns: Vec<String>,
+        #[command(flatten)]
+        how: How,
+        /// Attach despite the findings that may be overridden.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Detach LUNs from a domain: persistently, and live when it runs.
+    Detach {
+        /// The domain.
+        domain: String,
+        /// LUNs, named as for plan, or disk target names (sdb).
+        #[arg(required = true)]
+        luns: Vec<String>,
+    },
+    /// List the shared LUNs of every domain (or of DOMAIN), with findings.
+    List {
+        /// Only this domain.
+        domain: Option<String>,
+    },
+}
+
+/// An error and the exit status it maps to.
+struct Failure(u8, anyhow::Error);
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure(fencekit_tools::exit_status(&e), e)
+    }
+}
+
+impl From<HypervisorError> for Failure {
+    fn from(e: HypervisorError) -> Failure {
+        anyhow::Error::from(e).into()
+    }
+}
+
+impl From<XmlError> for Failure {
+    fn from(e: XmlError) -> Failure {
+        anyhow::Error::from(e).into()
+    }
+}
+
+fn not_found(what: String) -> Failure {
+    Failure(exit::CONDITION_FALSE, anyhow::anyhow!(what))
+}
+
+fn read(p: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(p)
+        .map_err(|e| fencekit_tools::bad_input(format!("{}: {e}", p.display())))
+}
+
+/// Where domains come from: libvirt, or files in a fake.
+enum Source {
+    Libvirt(Libvirt),
+    Files(Fake),
+}
+
+impl Source {
+    fn hv(&self) -> &dyn Hypervisor {
+        match self {
+            Source::Libvirt(l) => l,
+            Source::Files(f) => f,
+        }
+    }
+}
+
+fn open(src: &Sources) -> Result<Source> {
+    if src.domain_xml.is_empty() {
+        return Ok(Source::Libvirt(Libvirt::open(src.connect.as_deref())?));
+    }
+    let fake = Fake::new();
+    for f in &src.domain_xml {
+        fake.define(&read(f)?, false)
+            .with_context(|| f.display().to_string())?;
+    }
+    Ok(Source::Files(fake))
+}
+
+/// The host's model: a `pathmap --json` file, or this host.
+fn load_topology(src: &Sources) -> Result<Topology> {
+    if let Some(p) = &src.topology {
+        return serde_json::from_str(&read(p)?).with_context(|| p.display().to_string());
+    }
+    let built = topology::build(&topology::Sources {
+        check_paths: false,
+        checker: false,
+        ..topology::Sources::default()
+    })?;
+    let mut t = built.topology;
+    if t.host.is_none() {
+        t.host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string());
+    }
+    Ok(t)
+}
+
+fn load_cluster(src: &Sources) -> Result<Cluster> {
+    match &src.cluster {
+        Some(p) => Ok(Cluster::from_toml(&p.display().to_string(), &read(p)?)?),
+        None => Ok(Cluster::default()),
+    }
+}
+
+fn load_hygiene(src: &Sources, t: &Topology) -> Hygiene {
+    // A missing file is a host that has done nothing.
+    let mp = std::fs::read_to_string(&src.multipath_conf).ok();
+    let lvm = std::fs::read_to_string(&src.lvm_conf).ok();
+    hygiene::read(t, mp.as_deref(), lvm.as_deref())
+}
+
+/// A domain as the hypervisor has it now: live when it runs, else the
+/// definition.
+fn domain(hv: &dyn Hypervisor, name: &str) -> Result<Domain> {
+    let running = hv.is_running(name)?;
+    Ok(Domain::parse(&hv.domain_xml(name, !running)?)?)
+}
+
+fn record(hv: &dyn Hypervisor, name: &str) -> Result<Record> {
+    let running = hv.is_running(name)?;
+    Ok(match hv.metadata(name, !running)? {
+        Some(x) => Record::parse(&x)?,
+        None => Record::default(),
+    })
+}
+
+fn others(hv: &dyn Hypervisor, name: &str) -> Result<Vec<Domain>> {
+    hv.domains()?
+        .iter()
+        .filter(|n| n.as_str() != name)
+        .map(|n| domain(hv, n))
+        .collect()
+}
+
+fn mode(how: &How) -> Option<Mode> {
+    how.mode.as_deref().and_then(|m| m.parse().ok())
+}
+
+/// The plans for `luns` on `dom`, each after the disks of the ones before.
+fn plans(
+    cli: &Cli,
+    hv: &dyn Hypervisor,
+    dom: &Domain,
+    luns: &[String],
+    how: &How,
+) -> Result<Vec<Plan>, Failure> {
+    let topo = load_topology(&cli.src)?;
+    let ctx = Context {
+        topology: Some(&topo),
+        others: &others(hv, &dom.name)?,
+        cluster: load_cluster(&cli.src)?,
+        hygiene: load_hygiene(&cli.src, &topo),
+        host: topo.host.clone(),
+        initiator: how.initiator.clone(),
+    };
+    let mut refs = Vec::with_capacity(luns.len());
+    for name in luns {
+        refs.push(plan::lun_ref(&topo, name).map_err(|e| {
+            let code = match &e {
+                LunNameError::NotFound(_) => exit::CONDITION_FALSE,
+                LunNameError::BadUrl(_) => exit::USAGE,
+                LunNameError::NotALun(_) => exit::REFUSED,
+            };
+            Failure(code, e.into())
+        })?);
+    }
+    Ok(plan::plan_all(dom, &refs, mode(how), &ctx))
+}
+
+fn print_plan(p: &Plan) -> Result<()> {
+    let id = &p.record;
+    println!(
+        "domain {}: {} mode, {} disk(s) for {}",
+        p.domain,
+        p.mode,
+        p.disks.len(),
+        id.wwid
+            .clone()
+            .or_else(|| id.disks.first().map(|d| d.source.clone()))
+            .unwrap_or_else(|| "?".into())
+    );
+    if let (Some(v), Some(m)) = (&id.vendor, &id.product) {
+        let size = id
+            .size_bytes
+            .map(|s| format!(", {s} bytes"))
+            .unwrap_or_default();
+        println!("  LUN: {v} {m}{size}");
+    }
+    if let Some(c) = &p.controller {
+        println!("  controller to add:");
+        print!("{}", indent(&c.to_xml()?));
+    }
+    for d in &p.disks {
+        println!("  disk {}:", d.target_dev().unwrap_or("?"));
+        print!("{}", indent(&d.to_xml()?));
+    }
+    println!("  checks:");
+    for r in &p.checked {
+        let hits: Vec<_> = p.findings.iter().filter(|f| f.rule == *r).collect();
+        if hits.is_empty() {
+            println!("    ok       {}", r.check());
+        }
+        for f in hits {
+            println!("    {:<8} {f}", severity(f));
+        }
+    }
+    Ok(())
+}
+
+fn severity(f: &fencekit::vm::rules::Finding) -> &'static str {
+    use fencekit::vm::rules::Severity::*;
+    match f.severity {
+        Warning => "WARNING",
+        Forcible => "REFUSED*",
+        Refused => "REFUSED",
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+fn print_list(l: &DomainLuns) {
+    println!("{}:", l.domain);
+    if l.disks.is_empty() {
+        println!("  no shared LUNs");
+    }
+    for d in &l.disks {
+        let id = d.lun.as_ref();
+        println!(
+            "  {} {} {} {} wwid={} mode={}",
+            d.target.as_deref().unwrap_or("?"),
+            d.device,
+            d.bus.as_deref().unwrap_or("?"),
+            d.source.as_deref().unwrap_or("?"),
+            id.and_then(|i| i.wwid.as_deref()).unwrap_or("?"),
+            d.mode.map_or_else(|| "?".to_string(), |m| m.to_string()),
+        );
+        for f in &d.findings {
+            println!("    {:<8} {f}", severity(f));
+        }
+    }
+    for f in &l.findings {
+        println!("  {:<8} {f}", severity(f));
+    }
+}
+
+fn run(cli: &Cli) -> Result<u8, Failure> {
+    let src = open(&cli.src)?;
+    let hv = src.hv();
+    let exists = |name: &str| -> Result<(), Failure> {
+        if hv.domains()?.iter().any(|d| d == name) {
+            Ok(())
+        } else {
+            Err(not_found(format!("{name}: no such domain")))
+        }
+    };
+    match &cli.cmd {
+        Cmd::Plan {
+            domain: name,
+            luns,
+            how,
+        } => {
+            exists(name)?;
+            let dom = domain(hv, name)?;
+            let ps = plans(cli, hv, &dom, luns, how)?;
+            if cli.json {
+                print_json(&ps)?;
+            } else {
+                for p in &ps {
+                    print_plan(p)?;
+                }
+            }
+            Ok(if ps.iter().any(|p| p.refused(false)) {
+                exit::REFUSED
+            } else {
+                exit::OK
+            })
+        }
+        Cmd::List { domain: only } => {
+            let names = match only {
+                Some(n) => {
+                    exists(n)?;
+                    vec![n.clone()]
+                }
+                None => hv.domains()?,
+            };
+            let topo = load_topology(&cli.src)?;
+            let cluster = load_cluster(&cli.src)?;
+            let mut all = Vec::new();
+            for n in &names {
+                let d = domain(hv, n)?;
+                all.push(inventory::shared_disks_in_cluster(
+                    &d,
+                    &record(hv, n)?,
+                    &topo,
+                    &others(hv, n)?,
+                    &cluster,
+                ));
+            }
+            if cli.json {
+                print_json(&all)?;
+            } else {
+                all.iter().for_each(print_list);
+            }
+            Ok(exit::OK)
+        }
+        Cmd::Attach {
+            domain: name,
+            luns,
+            how,
+            force,
+        } => {
+            if matches!(src, Source::Files(_)) {
+                return Err(Failure(
+                    exit::USAGE,
+                    anyhow::anyhow!("attach changes libvirt's domains: not with --domain-xml"),
+                ));
+            }
+            exists(name)?;
+            let dom = domain(hv, name)?;
+            let ps = plans(cli, hv, &dom, luns, how)?;
+            if ps.iter().any(|p| p.refused(*force)) {
+                for p in &ps {
+                    for f in p.findings.iter().filter(|f| f.blocks(*force)) {
+                        eprintln!("vmguest-attach: {}: {f}", p.domain);
+                    }
+                }
+                eprintln!("vmguest-attach: nothing attached");
+                return Ok(exit::REFUSED);
+            }
+            report(&apply::attach(hv, name, &ps)?, cli.json)
+        }
+        Cmd::Detach { domain: name, luns } => {
+            if matches!(src, Source::Files(_)) {
+                return Err(Failure(
+                    exit::USAGE,
+                    anyhow::anyhow!("detach changes libvirt's domains: not with --domain-xml"),
+                ));
+            }
+            exists(name)?;
+            let t = targets(cli, hv, name, luns)?;
+            report(&apply::detach(hv, name, &t)?, cli.json)
+        }
+    }
+}
+
+/// Says what was changed, and the status: every disk, some, none.
+fn report(a: &Applied, json: bool) -> Result<u8, Failure> {
+    if json {
+        print_json(a)?;
+    } else {
+        let how = if a.live {
+            "live and persistent"
+        } else {
+            "persistent"
+        };
+        for c in &a.changes {
+            match (&c.source, &c.error) {
+                (_, Some(e)) => eprintln!("vmguest-attach: {}: {}: {e}", a.domain, c.what),
+                (Some(s), None) => println!("{}: {} {} ({how})", a.domain, c.what, s),
+                (None, None) => println!("{}: {} ({how})", a.domain, c.what),
+            }
+        }
+    }
+    let (done, total) = a.counts();
+    Ok(exit::of_devices(done, total))
+}
+
+/// The target names of the disks that carry each LUN (or that have the
+/// name).
+fn targets(
+    cli: &Cli,
+    hv: &dyn Hypervisor,
+    name: &str,
+    luns: &[String],
+) -> Result<Vec<String>, Failure> {
+    let dom = domain(hv, name)?;
+    let rec = record(hv, name)?;
+    let topo = if luns.iter().all(|l| dom.disk_by_target(l).is_some()) {
+        Topology::default()
+    } else {
+        load_topology(&cli.src)?
+    };
+    let mut out = Vec::new();
+    for l in luns {
+        let t = apply::targets_of(&dom, &rec, &topo, l);
+        if t.is_empty() {
+            return Err(not_found(format!("{l}: not attached to {name}")));
+        }
+        out.extend(t);
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let cli = match fencekit_tools::parse_args::<Cli>(&args) {
+        Ok(c) => c,
+        Err(code) => return ExitCode::from(code),
+    };
+    match run(&cli) {
+        Ok(c) => ExitCode::from(c),
+        Err(Failure(code, e)) => {
+            eprintln!("vmguest-attach: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! vmguest-attach on the host, without a daemon: domains from definition
+//! files (`--domain-xml`) or from libvirt's test driver (`--connect
+//! test:///FILE`), the host's storage from a `pathmap --json` capture
+//! (`--topology`), and the host's multipath and LVM configuration from
+//! files. Also: only vmguest-attach links libvirt.
+
+// Tests: a panic here is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::{code, err, fixture, out, text, VMGUEST_ATTACH};
+
+const WWID: &str = "36001405e6a3b4c5d6e7f8091a2b3c4d5";
+
+fn vm(name: &str) -> PathBuf {
+    fixture("vm").join(name)
+}
+
+/// `vmguest-attach` with the fixtures' host: no multipath.conf or
+/// lvm.conf unless the arguments give them.
+fn run(topology: &str, args: &[&str]) -> Output {
+    Command::new(VMGUEST_ATTACH)
+        .arg("--topology")
+        .arg(vm(topology))
+        .arg("--multipath-conf")
+        .arg("/nonexistent/multipath.conf")
+        .arg("--lvm-conf")
+        .arg("/nonexistent/lvm.conf")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn files(extra: &[&str]) -> Vec<String> {
+    let mut v = vec![
+        "--domain-xml".to_string(),
+        vm("node1.xml").display().to_string(),
+        "--domain-xml".to_string(),
+        vm("node2-with-lun.xml").display().to_string(),
+    ];
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(o)))
+}
+
+fn rules(plan: &serde_json::Value) -> Vec<String> {
+    plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn plan_map_mode_prints_the_disk_and_every_check() {
+    let v = files(&["plan", "node1", WWID]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let s = out(&o);
+    assert!(s.contains("domain node1: map mode, 1 disk(s)"), "{s}");
+    assert!(
+        s.contains("<controller type=\"scsi\" index=\"0\" model=\"virtio-scsi\"/>"),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!(
+            "<source dev=\"/dev/disk/by-id/dm-uuid-mpath-{WWID}\">"
+        )),
+        "{s}"
+    );
+    assert!(s.contains("<reservations managed=\"yes\"/>"), "{s}");
+    assert!(!s.contains("sgio=\""), "{s}");
+    assert!(s.contains("ok       the map is active-active"), "{s}");
+}
+
+#[test]
+fn plan_json_has_the_xml_the_record_and_the_checks() {
+    let v = files(&["plan", "node1", WWID, "--json"]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let j = json(&o);
+    let p = &j[0];
+    assert_eq!(p["domain"], "node1");
+    assert_eq!(p["mode"], "map");
+    assert!(p["disks"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("<disk type=\"block\" device=\"lun\""));
+    assert_eq!(p["record"]["wwid"], WWID);
+    assert_eq!(p["record"]["vendor"], "LIO-ORG");
+    assert_eq!(p["record"]["disk"][0]["target"], "sda");
+    assert!(p["checked"].as_array().unwrap().len() >= 10);
+    assert_eq!(rules(p), Vec::<String>::new());
+}
+
+#[test]
+fn an_active_passive_map_is_refused() {
+    let v = files(&["plan", "node1", WWID, "--mode", "map", "--json"]);
+    let o = run("topology-active-passive.json", &args(&v));
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    assert_eq!(rules(&json(&o)[0]), ["active-passive-map"]);
+}
+
+#[test]
+fn paths_mode_needs_the_hosts_blacklist_and_lvm_filter() {
+    let v = files(&["plan", "node1", WWID, "--json"]);
+    let o = run("topology-paths.json", &args(&v));
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    let p = &json(&o)[0];
+    assert_eq!(p["mode"], "paths");
+    assert_eq!(p["disks"].as_array().unwrap().len(), 2);
+    assert_eq!(rules(p), ["not-blacklisted", "not-lvm-filtered"]);
+
+    // The same host with the WWID blacklisted and its paths filtered.
+    let dir = tempfile::tempdir().unwrap();
+    let t: fencekit::topology::Topology =
+        serde_json::from_str(&std::fs::read_to_string(vm("topology-paths.json")).unwrap()).unwrap();
+    let mp = dir.path().join("multipath.conf");
+    std::fs::write(&mp, format!("blacklist {{\n    wwid \"{WWID}\"\n}}\n")).unwrap();
+    let lvm = dir.path().join("lvm.conf");
+    let filter = fencekit::topology::lvm::global_filter(&[&t.luns[0]]);
+    std::fs::write(&lvm, format!("devices {{\n{filter}}}\n")).unwrap();
+    let mut v = files(&["plan", "node1", WWID, "--json"]);
+    v.extend([
+        "--multipath-conf".into(),
+        mp.display().to_string(),
+        "--lvm-conf".into(),
+        lvm.display().to_string(),
+    ]);
+    let o = Command::new(VMGUEST_ATTACH)
+        .arg("--topology")
+        .arg(vm("topology-paths.json"))
+        .args(&v)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(rules(&json(&o)[0]), Vec::<String>::new());
+}
+
+#[test]
+fn one_initiator_for_two_guests_of_the_cluster_is_refused() {
+    let cluster = vm("cluster.toml").display().to_string();
+    let v = files(&["--cluster", &cluster, "plan", "node1", WWID, "--json"]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 4, "{}", text(&o));
+    let p = &json(&o)[0];
+    assert_eq!(rules(p), ["shared-initiator"]);
+    assert_eq!(p["findings"][0]["severity"], "forcible");
+}
+
+#[test]
+fn a_partition_or_an_lv_is_refused_not_taken_for_its_lun() {
+    for (name, rule) in [
+        ("/dev/sdb1", "PartitionSource"),
+        ("/dev/vg_shared/data", "LvSource"),
+    ] {
+        let v = files(&["plan", "node1", name]);
+        let o = run("topology-map.json", &args(&v));
+        assert_eq!(code(&o), 4, "{name}: {}", text(&o));
+        assert!(
+            err(&o).contains("not a SCSI logical unit"),
+            "{rule}: {}",
+            text(&o)
+        );
+        assert!(out(&o).is_empty(), "{}", text(&o));
+    }
+    let v = files(&["plan", "node1", "iscsi://host/iqn-only"]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 1, "{}", text(&o));
+}
+
+#[test]
+fn names_that_do_not_exist_exit_2() {
+    let v = files(&["plan", "node9", WWID]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(err(&o).contains("node9: no such domain"), "{}", text(&o));
+    let v = files(&["plan", "node1", "/dev/disk/by-id/wwn-0x5000"]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(err(&o).contains("no such LUN"), "{}", text(&o));
+}
+
+#[test]
+fn bad_inputs_exit_6_and_changes_need_libvirt() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(&bad, "<domain><name>x</name><devices><disk").unwrap();
+    let o = run(
+        "topology-map.json",
+        &["--domain-xml", bad.to_str().unwrap(), "list"],
+    );
+    assert_eq!(code(&o), 6, "{}", text(&o));
+    let toml = dir.path().join("c.toml");
+    std::fs::write(&toml, "guests = 1\n").unwrap();
+    let v = files(&["--cluster", toml.to_str().unwrap(), "plan", "node1", WWID]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 6, "{}", text(&o));
+    let v = files(&["attach", "node1", WWID]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 1, "{}", text(&o));
+}
+
+#[test]
+fn list_through_libvirts_test_driver() {
+    let uri = format!("test://{}", vm("test-driver-node.xml").display());
+    let o = run("topology-map.json", &["--connect", &uri, "list", "--json"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let j = json(&o);
+    let names: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["node1", "node2"]);
+    let d = &j[1]["disks"][0];
+    assert_eq!(d["target"], "sda");
+    assert_eq!(d["mode"], "map");
+    assert_eq!(d["lun"]["wwid"], WWID);
+    assert_eq!(d["findings"].as_array().unwrap().len(), 0);
+    // One domain, in text.
+    let o = run("topology-map.json", &["--connect", &uri, "list", "node2"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(out(&o).contains(&format!(
+        "sda lun scsi /dev/disk/by-id/dm-uuid-mpath-{WWID}"
+    )));
+    let o = run("topology-map.json", &["--connect", &uri, "list", "node9"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    // With the cluster: node2's LUN reaches no other guest yet.
+    let cluster = vm("cluster.toml").display().to_string();
+    let o = run(
+        "topology-map.json",
+        &["--connect", &uri, "--cluster", &cluster, "list", "--json"],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(json(&o)[1]["findings"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn an_unreachable_libvirt_is_a_device_error() {
+    let o = run(
+        "topology-map.json",
+        &["--connect", "test:///nonexistent/node.xml", "list"],
+    );
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(err(&o).contains("cannot connect"), "{}", text(&o));
+}
+
+/// The other programs must run on hosts without libvirt: only
+/// vmguest-attach may have libvirt.so in its DT_NEEDED entries.
+#[test]
+fn only_the_vm_attach_program_links_libvirt() {
+    let needed = |bin: &str| -> Option<String> {
+        let o = Command::new("objdump").args(["-p", bin]).output().ok()?;
+        o.status
+            .success()
+            .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let Some(v) = needed(VMGUEST_ATTACH) else {
+        eprintln!("skipped: objdump (binutils) is not installed");
+        return;
+    };
+    assert!(v.contains("libvirt.so"), "{v}");
+    for bin in [
+        common::PRKEYS,
+        common::PATHMAP,
+        common::QDISK,
+        common::FENCECTL,
+        common::HEARTBEATD,
+    ] {
+        let p = needed(bin).unwrap();
+        let libvirt: Vec<&str> = p
+            .lines()
+            .filter(|l| l.contains("NEEDED") && l.contains("libvirt"))
+            .collect();
+        assert!(libvirt.is_empty(), "{bin}: {libvirt:?}");
+    }
+}
