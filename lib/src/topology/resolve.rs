@@ -19,7 +19,9 @@ pub struct Resolution {
     pub device: String,
 }
 
-fn strip(name: &str) -> &str {
+/// `name` without `/dev/disk/by-path/`, `/dev/disk/by-id/`,
+/// `/dev/mapper/` or `/dev/`.
+pub fn strip(name: &str) -> &str {
     for p in [
         "/dev/disk/by-path/",
         "/dev/disk/by-id/",
@@ -33,13 +35,20 @@ fn strip(name: &str) -> &str {
     name
 }
 
-fn in_tree(b: &[BlockDev], n: &str) -> bool {
-    b.iter().any(|d| {
-        d.name == n
-            || d.dm_name.as_deref() == Some(n)
-            || d.by_path.iter().any(|p| p == n)
-            || in_tree(&d.holders, n)
+/// The device in `b` or among its holders (recursively) named `n`: its
+/// kernel name, dm name or a by-path name.
+pub fn find_in_tree<'a>(b: &'a [BlockDev], n: &str) -> Option<&'a BlockDev> {
+    b.iter().find_map(|d| {
+        if d.name == n || d.dm_name.as_deref() == Some(n) || d.by_path.iter().any(|p| p == n) {
+            Some(d)
+        } else {
+            find_in_tree(&d.holders, n)
+        }
     })
+}
+
+fn in_tree(b: &[BlockDev], n: &str) -> bool {
+    find_in_tree(b, n).is_some()
 }
 
 /// Resolves `name`, or `None` when nothing in `topo` has that name.

@@ -16,7 +16,8 @@
 use serde::Serialize;
 
 use super::xml::{Disk, Domain};
-use crate::topology::{resolve, BlockDev, BlockKind, Hctl, Lun, Topology};
+use crate::topology::resolve::{find_in_tree, strip};
+use crate::topology::{resolve, BlockKind, Hctl, Lun, Topology};
 
 /// What a rule says about a disk or an attachment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -264,31 +265,6 @@ impl SourceKind {
     }
 }
 
-/// The holder in `b` (recursively) named `n` (kernel or dm name).
-fn holder<'a>(b: &'a [BlockDev], n: &str) -> Option<&'a BlockDev> {
-    b.iter().find_map(|d| {
-        if d.name == n || d.dm_name.as_deref() == Some(n) || d.by_path.iter().any(|p| p == n) {
-            Some(d)
-        } else {
-            holder(&d.holders, n)
-        }
-    })
-}
-
-fn base_name(name: &str) -> &str {
-    for p in [
-        "/dev/disk/by-path/",
-        "/dev/disk/by-id/",
-        "/dev/mapper/",
-        "/dev/",
-    ] {
-        if let Some(r) = name.strip_prefix(p) {
-            return r;
-        }
-    }
-    name
-}
-
 /// True for `sdb1`, `vdb2`, `nvme0n1p1`-like kernel names of partitions
 /// and `...-partN` links.
 fn looks_like_partition(base: &str) -> bool {
@@ -315,13 +291,13 @@ pub fn classify_source(disk: &Disk, topo: &Topology) -> SourceKind {
 /// What the device name `dev` is in `topo` (a path, the map, the unit, a
 /// partition or an LV on it), or an LV or partition by its form.
 pub fn classify_name(dev: &str, topo: &Topology) -> SourceKind {
-    let base = base_name(dev);
+    let base = strip(dev);
     let found = resolve::resolve(topo, dev);
     if let Some(r) = &found {
         let Some(l) = topo.luns.get(r.lun) else {
             return SourceKind::Other;
         };
-        if let Some(h) = holder(&l.holders, base) {
+        if let Some(h) = find_in_tree(&l.holders, base) {
             return match h.kind {
                 BlockKind::LvmLv { .. } => SourceKind::Lv { lun: Some(r.lun) },
                 _ => SourceKind::Partition { lun: Some(r.lun) },
@@ -714,7 +690,7 @@ pub fn check_mode(l: &Lun, mode: super::metadata::Mode, hygiene: &Hygiene) -> Ve
 pub(crate) mod tests {
     use super::*;
     use crate::scsi::wwid::Wwid;
-    use crate::topology::{MultipathMap, PathGroup, ScsiPath, Transport};
+    use crate::topology::{BlockDev, MultipathMap, PathGroup, ScsiPath, Transport};
     use crate::vm::metadata::Mode;
 
     pub(crate) fn path(host: u32, sd: &str, by_path: &str) -> ScsiPath {
