@@ -287,27 +287,19 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             match *a {
                 Action::Fence { node } if !self.running.contains(&node) => {
                     self.running.insert(node);
-                    let (f, tx) = (Arc::clone(&self.fencer), self.sender.clone());
-                    let spawned =
-                        std::thread::Builder::new()
-                            .name("fence".into())
-                            .spawn(move || {
-                                let _ = tx.send((node, f.fence(node)));
-                            });
-                    if spawned.is_err() {
+                    let tx = self.sender.clone();
+                    if !on_worker(&self.fencer, "fence", move |f| {
+                        let _ = tx.send((node, f.fence(node)));
+                    }) {
                         self.running.remove(&node);
                         self.machine.fence_done(node, false);
                     }
                 }
                 Action::Race { node } => {
-                    let (f, tx) = (Arc::clone(&self.fencer), self.race_sender.clone());
-                    let spawned =
-                        std::thread::Builder::new()
-                            .name("race".into())
-                            .spawn(move || {
-                                let _ = tx.send((node, f.race(node)));
-                            });
-                    if spawned.is_err() {
+                    let tx = self.race_sender.clone();
+                    if !on_worker(&self.fencer, "race", move |f| {
+                        let _ = tx.send((node, f.race(node)));
+                    }) {
                         self.machine.race_done(node, Some(false));
                     }
                 }
@@ -360,23 +352,19 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
         if self.key_check_running.swap(true, Ordering::AcqRel) {
             return;
         }
-        let (f, state, running) = (
-            Arc::clone(&self.fencer),
+        let (state, running) = (
             Arc::clone(&self.key_check),
             Arc::clone(&self.key_check_running),
         );
-        let spawned = std::thread::Builder::new()
-            .name("key-check".into())
-            .spawn(move || {
-                let v = match f.own_key_present() {
-                    Some(true) => KEY_PRESENT,
-                    Some(false) => KEY_GONE,
-                    None => KEY_UNKNOWN,
-                };
-                state.store(v, Ordering::Relaxed);
-                running.store(false, Ordering::Release);
-            });
-        if spawned.is_err() {
+        if !on_worker(&self.fencer, "key-check", move |f| {
+            let v = match f.own_key_present() {
+                Some(true) => KEY_PRESENT,
+                Some(false) => KEY_GONE,
+                None => KEY_UNKNOWN,
+            };
+            state.store(v, Ordering::Relaxed);
+            running.store(false, Ordering::Release);
+        }) {
             self.key_check_running.store(false, Ordering::Release);
         }
     }
@@ -393,6 +381,20 @@ impl<D: Disk, F: Fencer, S: SelfFencer> Runner<D, F, S> {
             None => false,
         }
     }
+}
+
+/// Runs `work` with the fencer on a thread named `name`; false when no
+/// thread could be started.
+fn on_worker<F: Fencer>(
+    fencer: &Arc<F>,
+    name: &str,
+    work: impl FnOnce(&F) + Send + 'static,
+) -> bool {
+    let f = Arc::clone(fencer);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || work(&f))
+        .is_ok()
 }
 
 /// A one-line summary of an event, for the log.
