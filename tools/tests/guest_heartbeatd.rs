@@ -77,18 +77,23 @@ fn guest_heartbeatd_three_nodes_evict_fence_and_self_fence() {
     assert_eq!(node(2)["master"], serde_json::json!([2]));
 }
 
+/// Two guests with heartbeatd, fencectl and qdisk, running `script`.
+fn softdog_guests(script: &str) -> fencekit_tests::GuestOutput {
+    TwoGuests::new()
+        .file(common::HEARTBEATD)
+        .file(common::FENCECTL)
+        .file(common::QDISK)
+        .timeout(std::time::Duration::from_secs(420))
+        .run_script_file(guest_script(script))
+}
+
 #[test]
 fn twoguest_heartbeatd_softdog_resets_the_fenced_guest() {
     if !require_or_skip("twoguest_heartbeatd_softdog_resets_the_fenced_guest") {
         return;
     }
-    let out = TwoGuests::new()
-        .file(common::HEARTBEATD)
-        .file(common::FENCECTL)
-        .file(common::QDISK)
-        .timeout(std::time::Duration::from_secs(420))
-        .run_script_file(guest_script("twoguest_heartbeatd_softdog.sh"));
-    out.assert_success()
+    softdog_guests("twoguest_heartbeatd_softdog.sh")
+        .assert_success()
         .assert_stdout_contains("guest b stopped: node 2 fenced after")
         .assert_stdout_contains("reset by softdog")
         .assert_stdout_contains("PASS: heartbeatd softdog across two guests");
@@ -99,13 +104,8 @@ fn twoguest_heartbeatd_softdog_resets_a_running_node_once_evicted() {
     if !require_or_skip("twoguest_heartbeatd_softdog_resets_a_running_node_once_evicted") {
         return;
     }
-    let out = TwoGuests::new()
-        .file(common::HEARTBEATD)
-        .file(common::FENCECTL)
-        .file(common::QDISK)
-        .timeout(std::time::Duration::from_secs(420))
-        .run_script_file(guest_script("twoguest_heartbeatd_softdog_evict.sh"));
-    out.assert_success()
+    softdog_guests("twoguest_heartbeatd_softdog_evict.sh")
+        .assert_success()
         .assert_stdout_contains("reset by softdog")
         .assert_stdout_contains("PASS: heartbeatd softdog after an eviction across two guests");
 }
