@@ -30,16 +30,7 @@ K2=$(printf '0x%x' "0x${md}0002")
 echo "keys: node1 $K1, node2 $K2"
 
 mkdir -p /etc/fencekit
-cat > /etc/fencekit/cluster.toml <<EOT
-cluster = "$cluster"
-scheme = "id"
-[[node]]
-name = "node1"
-id = 1
-[[node]]
-name = "node2"
-id = 2
-EOT
+cluster_toml /etc/fencekit/cluster.toml "$cluster"
 ln -s /fk/bin/fencectl /usr/sbin/fence_fencekit
 
 # Every path of each LUN, per node (sg nodes).
