@@ -11,13 +11,15 @@
 //! [`Hypervisor`](hypervisor::Hypervisor) trait the programs reach libvirt
 //! through ([`hypervisor`]; the libvirt implementation is in the
 //! `fencekit-libvirt` crate, so that only the program that needs libvirt
-//! links it).
+//! links it). Inside the guest, [`guest`] checks that each disk is the
+//! pass-through LUN the host meant (`vmguest-attach verify`).
 //!
 //! Everything but [`apply`] is pure: a domain document, a
 //! [`Topology`](crate::topology::Topology) and a cluster description in,
 //! findings and XML out; [`apply`] acts only through the trait.
 
 pub mod apply;
+pub mod guest;
 pub mod hygiene;
 pub mod hypervisor;
 pub mod inventory;

@@ -11,7 +11,14 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{self, Topology};
+use std::time::Duration;
+
+use fencekit::fence::ops::PreemptMode;
+use fencekit::fence::verify;
+use fencekit::paths::{Options, SgOpener};
+use fencekit::scsi::transport::RetryPolicy;
 use fencekit::vm::apply::{self, Applied};
+use fencekit::vm::guest;
 use fencekit::vm::hygiene;
 use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
 use fencekit::vm::inventory::{self, DomainLuns};
@@ -130,6 +137,43 @@ enum Cmd {
         /// Only this domain.
         domain: Option<String>,
     },
+    /// Inside the guest: check that each disk is a pass-through LUN that
+    /// accepts PR IN and, with --expect or --expect-wwid, the LUN the host
+    /// attached. Read-only unless --pr-test.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// The disks to check (default: every sd and vd disk of the guest).
+    devices: Vec<String>,
+    /// The host's `vmguest-attach list --json`: every LUN it attached to
+    /// this guest must be among the disks, with as many paths as attached.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// The domain in the --expect file (needed when it lists several with
+    /// disks).
+    #[arg(long, value_name = "NAME", requires = "expect")]
+    domain: Option<String>,
+    /// A WWID that must be among the disks (may be repeated).
+    #[arg(long, value_name = "WWID")]
+    expect_wwid: Vec<String>,
+    /// Run the two-node fencing test on the one disk given: register both
+    /// nodes, reserve (type 5), the peer writes, preempt the peer, the
+    /// peer's write is refused, remove the test keys. Refuses a disk that
+    /// carries keys.
+    #[arg(long, requires_all = ["peer_cmd", "peer_dev"])]
+    pr_test: bool,
+    /// Command prefix that runs a command on the peer node (`ssh node2`):
+    /// the peer's SCSI commands are `PREFIX sg_raw ...`.
+    #[arg(long, value_name = "PREFIX")]
+    peer_cmd: Option<String>,
+    /// The LUN's device on the peer node.
+    #[arg(long, value_name = "DEV")]
+    peer_dev: Option<PathBuf>,
+    /// The sysfs root (tests).
+    #[arg(long, value_name = "DIR", default_value = "/sys", hide = true)]
+    sysfs_root: PathBuf,
 }
 
 /// An error and the exit status it maps to.
@@ -359,6 +403,9 @@ fn print_list(l: &DomainLuns) {
 }
 
 fn run(cli: &Cli) -> Result<u8, Failure> {
+    if let Cmd::Verify(v) = &cli.cmd {
+        return verify_cmd(v, cli.json);
+    }
     let src = open(&cli.src)?;
     let hv = src.hv();
     let exists = |name: &str| -> Result<(), Failure> {
@@ -455,7 +502,160 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             let t = targets(cli, hv, name, luns)?;
             report(&apply::detach(hv, name, &t)?, cli.json)
         }
+        Cmd::Verify(v) => verify_cmd(v, cli.json),
     }
+}
+
+fn opener() -> SgOpener {
+    SgOpener {
+        opts: Options {
+            timeout: Duration::from_secs(30),
+            // A preempted nexus reports the preempt first.
+            retry: RetryPolicy {
+                unit_attention_retries: 3,
+            },
+            multipath: false,
+            ..Options::default()
+        },
+    }
+}
+
+fn mark(s: verify::State) -> &'static str {
+    match s {
+        verify::State::Pass => "pass",
+        verify::State::Fail => "FAIL",
+        verify::State::Skip => "skip",
+    }
+}
+
+fn print_check(c: &verify::Check) {
+    let sep = if c.detail.is_empty() { "" } else { ": " };
+    println!("    {:<4} {}{sep}{}", mark(c.state), c.name, c.detail);
+}
+
+/// `verify`, in the guest.
+fn verify_cmd(v: &VerifyArgs, json: bool) -> Result<u8, Failure> {
+    let op = opener();
+    let devs = if v.devices.is_empty() {
+        guest::disks(&v.sysfs_root)
+    } else {
+        v.devices.clone()
+    };
+    if v.pr_test {
+        let [dev] = devs.as_slice() else {
+            return Err(Failure(
+                exit::USAGE,
+                anyhow::anyhow!("--pr-test runs on one disk: name it"),
+            ));
+        };
+        let (Some(prefix), Some(peer_dev)) = (&v.peer_cmd, &v.peer_dev) else {
+            return Err(Failure(
+                exit::USAGE,
+                anyhow::anyhow!("--pr-test needs --peer-cmd and --peer-dev"),
+            ));
+        };
+        let peer = verify::PeerOpener {
+            prefix: prefix.clone(),
+            timeout: op.opts.timeout,
+            retry: op.opts.retry,
+        };
+        let r = verify::pair(
+            &op,
+            std::path::Path::new(dev),
+            &peer,
+            peer_dev,
+            PreemptMode::PreemptAndAbort,
+            false,
+        );
+        if json {
+            print_json(&serde_json::json!({"command": "pr-test", "result": r}))?;
+        } else {
+            if let Some(e) = &r.refused {
+                println!("refused: {e}");
+            }
+            for s in &r.steps {
+                let sep = if s.detail.is_empty() { "" } else { ": " };
+                println!(
+                    "    {} {}{sep}{}",
+                    if s.ok { "ok  " } else { "FAIL" },
+                    s.step,
+                    s.detail
+                );
+            }
+            println!(
+                "{} and {}: {}",
+                r.a,
+                r.b,
+                if r.passed {
+                    "can fence"
+                } else {
+                    "CANNOT FENCE"
+                }
+            );
+        }
+        return Ok(match (&r.refused, r.passed) {
+            (Some(_), _) => exit::REFUSED,
+            (None, true) => exit::OK,
+            (None, false) => exit::CONDITION_FALSE,
+        });
+    }
+    let mut expected = Vec::new();
+    if let Some(p) = &v.expect {
+        expected = guest::expected_from_list(&read(p)?, v.domain.as_deref())
+            .map_err(|e| Failure(exit::BAD_INPUT, anyhow::anyhow!("{}: {e}", p.display())))?;
+    }
+    for w in &v.expect_wwid {
+        expected.push(guest::Expected {
+            wwid: Some(w.clone()),
+            ..guest::Expected::default()
+        });
+    }
+    let disks: Vec<guest::GuestDisk> = devs
+        .iter()
+        .map(|d| guest::inspect(&op, d, &v.sysfs_root))
+        .collect();
+    let mut all = !disks.is_empty();
+    let mut out = Vec::new();
+    for d in &disks {
+        let checks = guest::assess(d);
+        let ok = verify::passed(&checks);
+        all &= ok;
+        if !json {
+            println!(
+                "{}: {}, {} {}, wwid {}: {}",
+                d.device,
+                d.attachment,
+                d.facts.vendor.as_deref().unwrap_or("?"),
+                d.facts.product.as_deref().unwrap_or("?"),
+                d.wwid().unwrap_or("?"),
+                if ok { "can fence" } else { "CANNOT FENCE" }
+            );
+            checks.iter().for_each(print_check);
+        }
+        out.push(
+            serde_json::json!({"device": d.device, "passed": ok, "checks": checks, "disk": d}),
+        );
+    }
+    let mut matched = Vec::new();
+    for e in &expected {
+        let c = guest::match_expected(&disks, e);
+        all &= c.state == verify::State::Pass;
+        if !json {
+            if matched.is_empty() {
+                println!("expected:");
+            }
+            print_check(&c);
+        }
+        matched.push(c);
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "command": "verify", "passed": all, "devices": out, "expected": matched,
+        }))?;
+    } else if disks.is_empty() {
+        println!("no disks found");
+    }
+    Ok(if all { exit::OK } else { exit::CONDITION_FALSE })
 }
 
 /// Says what was changed, and the status: every disk, some, none.
