@@ -193,6 +193,8 @@ struct Invocation {
     kind: &'static str,
     args: Vec<OsString>,
     files: Vec<PathBuf>,
+    /// Environment for the runner (and the host-side script).
+    env: Vec<(String, OsString)>,
 }
 
 fn run_testbed(inv: Invocation, script: &str) -> GuestOutput {
@@ -214,6 +216,7 @@ fn run_testbed_file(inv: Invocation, script: &Path) -> GuestOutput {
         .args(&inv.args)
         .arg(script)
         .args(&inv.files)
+        .envs(inv.env.iter().map(|(k, v)| (k, v)))
         .env("FK_LOG_DIR", &log_dir)
         .stdin(Stdio::null())
         .output()
@@ -408,6 +411,7 @@ impl TestBed<GuestSetup> {
             kind: "run",
             args: self.args(),
             files: self.files.clone(),
+            env: Vec::new(),
         }
     }
 
@@ -505,6 +509,7 @@ impl TestBed<TwoGuestsSetup> {
             kind: "two",
             args: self.args(),
             files: Vec::new(),
+            env: Vec::new(),
         }
     }
 
@@ -516,6 +521,75 @@ impl TestBed<TwoGuestsSetup> {
     /// The same with a script file, e.g. [`guest_script`]`("twoguest_smoke_pr.sh")`.
     pub fn run_script_file(&self, script: impl AsRef<Path>) -> GuestOutput {
         run_testbed_file(self.invocation(), script.as_ref())
+    }
+}
+
+/// Guests as real libvirt domains (TCG) sharing one tgtd iSCSI LUN, driven
+/// by a host-side bash script with `on G 'cmd'` and `virsh`
+/// (`scripts/testbed/libvirt-guests`, which starts libvirtd when it is not
+/// running). Files go to every guest.
+pub type LibvirtGuests = TestBed<LibvirtSetup>;
+
+/// The settings only [`LibvirtGuests`] have.
+#[derive(Debug, Clone, Default)]
+pub struct LibvirtSetup {
+    guests: Vec<char>,
+    disks: Vec<(char, DiskB)>,
+    env: Vec<(String, OsString)>,
+}
+
+impl TestBed<LibvirtSetup> {
+    /// Guests a and b, no disks at boot.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The guests, one letter each (default a and b).
+    pub fn guests(mut self, g: &str) -> Self {
+        self.kind.guests = g.chars().filter(char::is_ascii_lowercase).collect();
+        self
+    }
+
+    /// Boot guest `g` with the LUN already defined as an emulated disk
+    /// (scsi-hd or virtio-blk).
+    pub fn disk(mut self, g: char, disk: DiskB) -> Self {
+        self.kind.disks.push((g, disk));
+        self
+    }
+
+    /// An environment variable for the host-side script.
+    pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
+        self.kind.env.push((key.to_string(), value.into()));
+        self
+    }
+
+    fn args(&self) -> Vec<OsString> {
+        let mut a: Vec<OsString> = Vec::new();
+        if !self.kind.guests.is_empty() {
+            let g: Vec<String> = self.kind.guests.iter().map(char::to_string).collect();
+            a.extend(["--guests".into(), g.join(" ").into()]);
+        }
+        for (g, d) in &self.kind.disks {
+            a.extend(["--disk".into(), format!("{g}={}", d.as_arg()).into()]);
+        }
+        a.extend(self.common_args());
+        for f in &self.files {
+            a.extend(["--file".into(), f.clone().into_os_string()]);
+        }
+        a.extend(self.timeout_args());
+        a
+    }
+
+    /// Run a host-side bash script file that drives the domains.
+    pub fn run_script_file(&self, script: impl AsRef<Path>) -> GuestOutput {
+        let inv = Invocation {
+            program: "libvirt-guests",
+            kind: "virt",
+            args: self.args(),
+            files: Vec::new(),
+            env: self.kind.env.clone(),
+        };
+        run_testbed_file(inv, script.as_ref())
     }
 }
 

@@ -117,7 +117,9 @@ pub fn sg_of(dev: &str, sys: &Path) -> Option<String> {
 /// The driver of the SCSI host a disk hangs off: the `hostN` component of
 /// its sysfs device path, and that host's `proc_name`.
 pub fn host_driver(dev: &str, sys: &Path) -> Option<String> {
-    let link = std::fs::read_link(sys.join("block").join(base(dev)).join("device")).ok()?;
+    // `device` is a relative link (`../../../0:0:0:0`) whose target lies
+    // under the SCSI host: resolve it whole.
+    let link = std::fs::canonicalize(sys.join("block").join(base(dev)).join("device")).ok()?;
     let host = link.iter().find_map(|c| {
         let c = c.to_string_lossy();
         let n = c.strip_prefix("host")?;
@@ -649,7 +651,12 @@ mod tests {
         std::fs::create_dir_all(t.join("block/sdq")).unwrap();
         std::fs::create_dir_all(t.join("block/vdz")).unwrap();
         std::fs::create_dir_all(t.join("block/loop0")).unwrap();
-        std::os::unix::fs::symlink(&dev, t.join("block/sdq/device")).unwrap();
+        // As the kernel has it: /sys/block/X is a link into /sys/devices,
+        // and device is relative to that.
+        std::fs::create_dir_all(dev.join("block/sdq")).unwrap();
+        std::fs::remove_dir_all(t.join("block/sdq")).unwrap();
+        std::os::unix::fs::symlink(dev.join("block/sdq"), t.join("block/sdq")).unwrap();
+        std::os::unix::fs::symlink("../../../2:0:0:1", dev.join("block/sdq/device")).unwrap();
         std::fs::create_dir_all(t.join("class/scsi_host/host2")).unwrap();
         std::fs::write(t.join("class/scsi_host/host2/proc_name"), "virtio_scsi\n").unwrap();
         assert_eq!(host_driver("/dev/sdq", &t).as_deref(), Some("virtio_scsi"));

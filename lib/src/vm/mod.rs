@@ -25,5 +25,6 @@ pub mod hypervisor;
 pub mod inventory;
 pub mod metadata;
 pub mod plan;
+pub mod probe;
 pub mod rules;
 pub mod xml;

@@ -23,7 +23,8 @@ use fencekit::vm::hygiene;
 use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
 use fencekit::vm::inventory::{self, DomainLuns};
 use fencekit::vm::metadata::{Mode, Record};
-use fencekit::vm::plan::{self, Context, LunNameError, Plan};
+use fencekit::vm::plan::{self, Context, LunNameError, LunRef, Plan};
+use fencekit::vm::probe;
 use fencekit::vm::rules::{Cluster, Hygiene};
 use fencekit::vm::xml::{Domain, XmlError};
 use fencekit_libvirt::Libvirt;
@@ -171,6 +172,11 @@ struct VerifyArgs {
     /// The LUN's device on the peer node.
     #[arg(long, value_name = "DEV")]
     peer_dev: Option<PathBuf>,
+    /// Run --pr-test on a disk that carries registrations (the test keys
+    /// are removed at the end; other keys are left, but a reservation held
+    /// by someone else makes the test fail).
+    #[arg(long, requires = "pr_test")]
+    force: bool,
     /// The sysfs root (tests).
     #[arg(long, value_name = "DIR", default_value = "/sys", hide = true)]
     sysfs_root: PathBuf,
@@ -242,8 +248,14 @@ fn load_topology(src: &Sources) -> Result<Topology> {
         check_paths: false,
         checker: false,
         ..topology::Sources::default()
-    })?;
-    let mut t = built.topology;
+    });
+    let mut t = match built {
+        Ok(b) => b.topology,
+        // A host without a SCSI subsystem has no LUNs of its own; it can
+        // still give guests iSCSI LUNs by URL.
+        Err(_) if !std::path::Path::new("/sys/bus/scsi").exists() => Topology::default(),
+        Err(e) => return Err(e.into()),
+    };
     if t.host.is_none() {
         t.host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
@@ -321,7 +333,22 @@ fn plans(
             Failure(code, e.into())
         })?);
     }
-    Ok(plan::plan_all(dom, &refs, mode(how), &ctx))
+    let mut ps = plan::plan_all(dom, &refs, mode(how), &ctx);
+    // The host has no device for an iSCSI URL: ask the target who the LUN
+    // is, so that the guest can check it is the one meant.
+    if cli.src.domain_xml.is_empty() {
+        for (p, r) in ps.iter_mut().zip(&refs) {
+            if let LunRef::Iscsi(u) = r {
+                match probe::probe(u) {
+                    Ok(id) => id.fill(&mut p.record),
+                    Err(e) => eprintln!(
+                        "vmguest-attach: warning: the LUN's identity is not recorded: {e}"
+                    ),
+                }
+            }
+        }
+    }
+    Ok(ps)
 }
 
 fn print_plan(p: &Plan) -> Result<()> {
@@ -565,7 +592,7 @@ fn verify_cmd(v: &VerifyArgs, json: bool) -> Result<u8, Failure> {
             &peer,
             peer_dev,
             PreemptMode::PreemptAndAbort,
-            false,
+            v.force,
         );
         if json {
             print_json(&serde_json::json!({"command": "pr-test", "result": r}))?;
