@@ -219,6 +219,11 @@ fn list_through_libvirts_test_driver() {
     let o = run("topology-map.json", &["--connect", &uri, "list", "--json"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let j = json(&o);
+    assert_eq!(j["host"], "kvm1");
+    // The test driver runs its domains.
+    assert_eq!(j["running"], serde_json::json!(["node1", "node2"]));
+    assert_eq!(j["topology"]["luns"][0]["wwid"], WWID);
+    let j = &j["domains"];
     let names: Vec<&str> = j
         .as_array()
         .unwrap()
@@ -246,7 +251,10 @@ fn list_through_libvirts_test_driver() {
         &["--connect", &uri, "--cluster", &cluster, "list", "--json"],
     );
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_eq!(json(&o)[1]["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        json(&o)["domains"][1]["findings"].as_array().unwrap().len(),
+        0
+    );
 }
 
 #[test]

@@ -13,14 +13,14 @@
 //! to I_T nexuses: two guests behind one host initiator are one node to
 //! the array).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::xml::{Disk, Domain};
 use crate::topology::resolve::{find_in_tree, strip};
 use crate::topology::{resolve, BlockKind, Hctl, Lun, Topology};
 
 /// What a rule says about a disk or an attachment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// `device='disk'` for a shared LUN: an emulated disk (`scsi-hd`)
@@ -103,7 +103,7 @@ impl std::fmt::Display for Rule {
 }
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; nothing is refused.
@@ -116,7 +116,7 @@ pub enum Severity {
 
 /// One finding: the rule, its subject (a target name, a source, a
 /// domain), why it matters and what to do instead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule.
     pub rule: Rule,
@@ -216,7 +216,7 @@ impl Cluster {
 }
 
 /// What a disk's source is on this host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SourceKind {
     /// One path (one SCSI device) of unit `lun`.

@@ -14,7 +14,7 @@ use fencekit::topology::{self, Topology};
 use fencekit::vm::apply::{self, Applied};
 use fencekit::vm::hygiene;
 use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
-use fencekit::vm::inventory::{self, DomainLuns};
+use fencekit::vm::inventory::{self, DomainLuns, HostList};
 use fencekit::vm::metadata::{Mode, Record};
 use fencekit::vm::plan::{self, Context, LunNameError, Plan};
 use fencekit::vm::rules::{Cluster, Hygiene};
@@ -399,20 +399,9 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 None => hv.domains()?,
             };
             let topo = load_topology(&cli.src)?;
-            let cluster = load_cluster(&cli.src)?;
-            let mut all = Vec::new();
-            for n in &names {
-                let d = domain(hv, n)?;
-                all.push(inventory::shared_disks_in_cluster(
-                    &d,
-                    &record(hv, n)?,
-                    &topo,
-                    &others(hv, n)?,
-                    &cluster,
-                ));
-            }
+            let all = lists(hv, &names, &topo, &load_cluster(&cli.src)?)?;
             if cli.json {
-                print_json(&all)?;
+                print_json(&HostList::new(&topo, all, running(&src, &names)?))?;
             } else {
                 all.iter().for_each(print_list);
             }
@@ -456,6 +445,40 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             report(&apply::detach(hv, name, &t)?, cli.json)
         }
     }
+}
+
+/// The shared disks of the domains `names`, as `list` shows them.
+fn lists(
+    hv: &dyn Hypervisor,
+    names: &[String],
+    topo: &Topology,
+    cluster: &Cluster,
+) -> Result<Vec<DomainLuns>> {
+    let mut all = Vec::new();
+    for n in names {
+        all.push(inventory::shared_disks_in_cluster(
+            &domain(hv, n)?,
+            &record(hv, n)?,
+            topo,
+            &others(hv, n)?,
+            cluster,
+        ));
+    }
+    Ok(all)
+}
+
+/// The domains of `names` that run, when libvirt says (none for files).
+fn running(src: &Source, names: &[String]) -> Result<Option<Vec<String>>> {
+    if matches!(src, Source::Files(_)) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for n in names {
+        if src.hv().is_running(n)? {
+            out.push(n.clone());
+        }
+    }
+    Ok(Some(out))
 }
 
 /// Says what was changed, and the status: every disk, some, none.
