@@ -60,6 +60,17 @@ pub enum Rule {
     /// Map mode without `<reservations managed='yes'/>`: the guest's PR
     /// commands reach one path of the map only.
     UnmanagedReservations,
+    /// `use_lvmetad = 1` while a guest's LUN is not in the host's
+    /// `global_filter`: lvmetad caches (and autoactivates) the guest's PVs.
+    Lvmetad,
+    /// A volume group on a guest's LUN active on the host.
+    HostVgActive,
+    /// One host runs half or more of a cluster's guests.
+    HalfTheCluster,
+    /// A LUN known by different names (by-path, map alias) on two hosts.
+    NamesDiffer,
+    /// A LUN given to guests with different disk definitions.
+    DefinitionDiffers,
 }
 
 impl Rule {
@@ -87,6 +98,11 @@ impl Rule {
             Rule::UnmanagedReservations => {
                 "libvirt runs qemu-pr-helper for the map (reservations managed)"
             }
+            Rule::Lvmetad => "no lvmetad caches the guests' LUNs",
+            Rule::HostVgActive => "no host volume group is active on a guest's LUN",
+            Rule::HalfTheCluster => "no host runs half or more of a cluster's guests",
+            Rule::NamesDiffer => "each LUN has the same names on every host",
+            Rule::DefinitionDiffers => "each LUN has the same disk definition everywhere",
         }
     }
 }
@@ -131,7 +147,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(
+    pub(crate) fn new(
         rule: Rule,
         severity: Severity,
         subject: impl Into<String>,
