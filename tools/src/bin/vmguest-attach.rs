@@ -12,6 +12,7 @@ use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{self, Topology};
 use fencekit::vm::apply::{self, Applied};
+use fencekit::vm::check;
 use fencekit::vm::hygiene;
 use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
 use fencekit::vm::inventory::{self, DomainLuns, HostList};
@@ -27,7 +28,8 @@ use fencekit_tools::{exit, print_json};
     name = "vmguest-attach",
     version,
     about = "Give KVM guests shared LUNs as SCSI pass-through disks through libvirt",
-    after_help = "Exit status: 0 success; 1 usage error; 2 a domain or LUN not found; 3 libvirt \
+    after_help = "Exit status: 0 success; 1 usage error; 2 a domain or LUN not found, or check found \
+problems (findings other than warnings); 3 libvirt \
 or the host's storage cannot be read, or a change failed; 4 refused: a rule the plan breaks \
 (plan reports it, attach changes nothing); 5 partial: attach or detach changed some disks and \
 failed on others; 6 an input file cannot be read or parsed (domain XML, topology JSON, cluster \
@@ -49,8 +51,8 @@ struct Sources {
     /// or its configuration).
     #[arg(short = 'c', long, value_name = "URI", global = true)]
     connect: Option<String>,
-    /// Read domains from these definition files instead of libvirt (plan
-    /// and list only; the domains count as not running).
+    /// Read domains from these definition files instead of libvirt (plan,
+    /// list and check only; the domains count as not running).
     #[arg(long, value_name = "FILE", global = true)]
     domain_xml: Vec<PathBuf>,
     /// Take the host's storage model from a `pathmap --json` output instead
@@ -129,6 +131,22 @@ enum Cmd {
     List {
         /// Only this domain.
         domain: Option<String>,
+    },
+    /// Audit the shared LUNs of this host's domains, or, given the `list
+    /// --json` output of several hosts, the cluster across them.
+    ///
+    /// On this host: every rule of plan against every shared disk, the
+    /// blacklist and LVM filter of LUNs given path by path, lvmetad, and
+    /// no host volume group active on a guest's LUN. Across hosts: no host
+    /// runs more than half of the cluster's guests (--cluster), each LUN
+    /// has the same by-path names and disk definition on every host, and
+    /// which guests cannot be live-migrated and why. Exit status 2 when a
+    /// finding is refused (or refused unless forced); warnings alone exit 0.
+    Check {
+        /// `vmguest-attach list --json` outputs of the cluster's hosts
+        /// (none: audit this host).
+        #[arg(value_name = "HOST.json")]
+        hosts: Vec<PathBuf>,
     },
 }
 
@@ -407,6 +425,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             }
             Ok(exit::OK)
         }
+        Cmd::Check { hosts } => run_check(cli, &src, hosts),
         Cmd::Attach {
             domain: name,
             luns,
@@ -479,6 +498,77 @@ fn running(src: &Source, names: &[String]) -> Result<Option<Vec<String>>> {
         }
     }
     Ok(Some(out))
+}
+
+/// `check`: this host's audit, or the cluster's from HOST.json files.
+fn run_check(cli: &Cli, src: &Source, files: &[PathBuf]) -> Result<u8, Failure> {
+    let cluster = load_cluster(&cli.src)?;
+    let report = if files.is_empty() {
+        audit_this_host(cli, src, &cluster)?
+    } else {
+        let mut lists = Vec::new();
+        for f in files {
+            let name = f.display().to_string();
+            lists.push(
+                check::read_host_list(&name, &read(f)?)
+                    .map_err(|e| fencekit_tools::bad_input(e.to_string()))?,
+            );
+        }
+        check::audit_cluster(lists, &cluster)
+    };
+    if cli.json {
+        print_json(&report)?;
+    } else {
+        print_check(&report);
+    }
+    Ok(if report.problems() {
+        exit::CONDITION_FALSE
+    } else {
+        exit::OK
+    })
+}
+
+fn audit_this_host(cli: &Cli, src: &Source, cluster: &Cluster) -> Result<check::Report> {
+    let hv = src.hv();
+    let names = hv.domains()?;
+    let topo = load_topology(&cli.src)?;
+    let all = lists(hv, &names, &topo, cluster)?;
+    // A missing lvm.conf is LVM's defaults: no lvmetad.
+    let lvm_conf = std::fs::read_to_string(&cli.src.lvm_conf).ok();
+    Ok(check::audit_host(
+        HostList::new(&topo, all, running(src, &names)?),
+        &load_hygiene(&cli.src, &topo),
+        lvm_conf.as_deref(),
+        cluster,
+    ))
+}
+
+fn print_check(r: &check::Report) {
+    for h in &r.hosts {
+        println!("host {}:", h.host.as_deref().unwrap_or("?"));
+        h.domains
+            .iter()
+            .filter(|l| !l.disks.is_empty())
+            .for_each(print_list);
+    }
+    for f in &r.findings {
+        println!("{:<8} {f}", severity(f));
+    }
+    for m in r.migration.iter().filter(|m| !m.migratable) {
+        println!(
+            "{}: cannot be live-migrated from {}:",
+            m.domain,
+            m.host.as_deref().unwrap_or("?")
+        );
+        for why in &m.reasons {
+            println!("  {why}");
+        }
+    }
+    let s = &r.summary;
+    println!(
+        "{} host(s), {} domain(s) with {} shared disk(s): {} refused, {} refused unless forced, {} warning(s)",
+        s.hosts, s.domains, s.disks, s.refused, s.forcible, s.warnings
+    );
 }
 
 /// Says what was changed, and the status: every disk, some, none.
