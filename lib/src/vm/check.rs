@@ -638,6 +638,54 @@ mod tests {
     }
 
     #[test]
+    fn paths_of_a_mapped_lun_are_reported_once() {
+        // The host maps the LUN: two multipath layers (list's finding),
+        // and no blacklist finding on top of it.
+        let t = bare(1);
+        let doms = [dom("node1", vec![lun_disk(BY_PATH, "sda")])];
+        let r = audit_host(
+            list(&t, &doms),
+            &Hygiene::default(),
+            None,
+            &Cluster::default(),
+        );
+        assert_eq!(rules(&r), [Rule::MappedAndPaths, Rule::NotLvmFiltered]);
+    }
+
+    #[test]
+    fn guests_with_their_own_initiators_share_one_definition() {
+        let iscsi = |ini: &str, cache: &str| {
+            Disk::parse(&format!(
+                "<disk type='network' device='lun'><driver name='qemu' type='raw' cache='{cache}'/>\
+                 <source protocol='iscsi' name='iqn.t/1'><host name='127.0.0.1' port='3260'/>\
+                 <initiator><iqn name='{ini}'/></initiator></source>\
+                 <target dev='sdb' bus='scsi'/><shareable/></disk>"
+            ))
+            .unwrap()
+        };
+        let t = bare(0);
+        let doms = [
+            dom("a", vec![iscsi("iqn.x:a", "none")]),
+            dom("b", vec![iscsi("iqn.x:b", "none")]),
+        ];
+        let r = audit_host(list(&t, &doms), &clean(), None, &Cluster::default());
+        assert_eq!(rules(&r), []);
+        assert!(r.migration.iter().all(|m| m.migratable));
+        let doms = [
+            dom("a", vec![iscsi("iqn.x:a", "none")]),
+            dom("b", vec![iscsi("iqn.x:b", "writeback")]),
+        ];
+        let r = audit_host(list(&t, &doms), &clean(), None, &Cluster::default());
+        assert_eq!(
+            rules(&r),
+            [Rule::HostCache, Rule::DefinitionDiffers],
+            "{:?}",
+            r.findings
+        );
+        assert_eq!(r.findings[0].subject, "iscsi iqn.t/1");
+    }
+
+    #[test]
     fn lvmetad_on_a_host_with_guest_luns_is_a_finding() {
         assert!(lvmetad_on("global {\n  use_lvmetad = 1\n}"));
         assert!(lvmetad_on("use_lvmetad=1"));
