@@ -230,7 +230,7 @@ pub fn audit_host(
                         Severity::Refused,
                         &s,
                         format!(
-                            "volume group {} on {} is active on {host}: the host writes to a LUN a guest owns",
+                            "volume group {} on {} is active on {host}: the host holds open, and may write to, a LUN a guest owns",
                             vg.vg, vg.lun
                         ),
                         format!(
