@@ -437,6 +437,19 @@ fn vm_attach_json_schemas() {
         "vmguest_attach_list",
         &json(&run(common::VMGUEST_ATTACH, &a), None),
     );
+    let args = base(&[
+        "--cluster",
+        &vm("cluster-three.toml"),
+        "check",
+        &vm("check-kvm1.json"),
+        &vm("check-kvm2.json"),
+        "--json",
+    ]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    check(
+        "vmguest_attach_check",
+        &json(&run(common::VMGUEST_ATTACH, &a), None),
+    );
     // attach and detach need a hypervisor that attaches: their report is
     // the library's, made here on the in-memory one.
     use fencekit::vm::{apply, hypervisor::Fake, hypervisor::Hypervisor, plan, xml::Domain};

@@ -219,6 +219,11 @@ fn list_through_libvirts_test_driver() {
     let o = run("topology-map.json", &["--connect", &uri, "list", "--json"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let j = json(&o);
+    assert_eq!(j["host"], "kvm1");
+    // The test driver runs its domains.
+    assert_eq!(j["running"], serde_json::json!(["node1", "node2"]));
+    assert_eq!(j["topology"]["luns"][0]["wwid"], WWID);
+    let j = &j["domains"];
     let names: Vec<&str> = j
         .as_array()
         .unwrap()
@@ -246,7 +251,10 @@ fn list_through_libvirts_test_driver() {
         &["--connect", &uri, "--cluster", &cluster, "list", "--json"],
     );
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_eq!(json(&o)[1]["findings"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        json(&o)["domains"][1]["findings"].as_array().unwrap().len(),
+        0
+    );
 }
 
 #[test]
@@ -257,6 +265,193 @@ fn an_unreachable_libvirt_is_a_device_error() {
     );
     assert_eq!(code(&o), 3, "{}", text(&o));
     assert!(err(&o).contains("cannot connect"), "{}", text(&o));
+}
+
+/// The rules of every finding of a `check --json` report: each disk's,
+/// each domain's, then the report's own.
+fn check_rules(j: &serde_json::Value) -> Vec<String> {
+    let mut v = Vec::new();
+    for h in j["hosts"].as_array().unwrap() {
+        for d in h["domains"].as_array().unwrap() {
+            for x in d["disks"].as_array().unwrap() {
+                v.extend(rules(x));
+            }
+            v.extend(rules(d));
+        }
+    }
+    v.extend(rules(j));
+    v
+}
+
+#[test]
+fn check_audits_this_host() {
+    // A clean host: a map given with managed reservations, no cluster.
+    let v = files(&["check", "--json"]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let j = json(&o);
+    assert_eq!(check_rules(&j), Vec::<String>::new());
+    assert_eq!(j["summary"]["disks"], 1);
+    assert_eq!(j["migration"][0]["domain"], "node2");
+    assert_eq!(j["migration"][0]["migratable"], false);
+    // Both guests of the cluster on this host: refused unless forced.
+    let cluster = vm("cluster.toml").display().to_string();
+    let v = files(&["--cluster", &cluster, "check"]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let s = out(&o);
+    assert!(
+        s.contains("kvm1 carries 2 of the 2 guests of cluster prod"),
+        "{s}"
+    );
+    assert!(
+        s.contains("node2: cannot be live-migrated from kvm1"),
+        "{s}"
+    );
+    assert!(s.contains("1 refused unless forced, 0 warning(s)"), "{s}");
+    // lvmetad on, with a guest's LUN on the host.
+    let dir = tempfile::tempdir().unwrap();
+    let lvm = dir.path().join("lvm.conf");
+    std::fs::write(&lvm, "global {\n    use_lvmetad = 1\n}\n").unwrap();
+    let mut v = files(&["check", "--json"]);
+    v.extend(["--lvm-conf".into(), lvm.display().to_string()]);
+    let o = run("topology-map.json", &args(&v));
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert_eq!(check_rules(&json(&o)), ["lvmetad"]);
+}
+
+#[test]
+fn check_finds_the_wrong_ways_on_this_host() {
+    // A host VG active on the LUN node2 is given.
+    let v = files(&["check", "--json"]);
+    let o = run("topology-map-vg.json", &args(&v));
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let j = json(&o);
+    assert_eq!(check_rules(&j), ["host-vg-active"]);
+    assert_eq!(j["summary"]["refused"], 1);
+    // Paths mode without the host's blacklist and LVM filter.
+    let p = vm("node-paths.xml").display().to_string();
+    let o = run(
+        "topology-paths.json",
+        &["--domain-xml", &p, "check", "--json"],
+    );
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert_eq!(
+        check_rules(&json(&o)),
+        ["not-blacklisted", "not-lvm-filtered"]
+    );
+    // Every rule of plan: the guides' wrong ways, each refused.
+    let w = vm("wrong-ways.xml").display().to_string();
+    let o = run(
+        "topology-map.json",
+        &["--domain-xml", &w, "check", "--json"],
+    );
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let r = check_rules(&json(&o));
+    for rule in [
+        "virtio-blk",
+        "not-persistent",
+        "partition-source",
+        "lv-source",
+    ] {
+        assert!(r.iter().any(|x| x == rule), "{rule}: {r:?}");
+    }
+    // Warnings alone exit 0 and are printed.
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("cached.xml");
+    let xml = std::fs::read_to_string(vm("node2-with-lun.xml"))
+        .unwrap()
+        .replace("cache='none'", "cache='writeback'");
+    std::fs::write(&x, xml).unwrap();
+    let o = run(
+        "topology-map.json",
+        &["--domain-xml", x.to_str().unwrap(), "check"],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(out(&o).contains("WARNING"), "{}", text(&o));
+    assert!(out(&o).contains("0 refused, 0 refused unless forced, 1 warning(s)"));
+}
+
+/// The `list --json` of three hosts: kvm1 runs node1 and node2 (the LUN
+/// by its map, pass-through); kvm2 node3 (the same LUN as
+/// `device='disk'`, reached through other portals); kvm3's is the array
+/// of earlier versions (node2 again). Made with `list --json` from
+/// node1.xml and node2-with-lun.xml on topology-map.json, node3-disk.xml
+/// on topology-map.json with host kvm2 and portals 192.168.30.1 and .40.1.
+fn host_files() -> Vec<String> {
+    ["check-kvm1.json", "check-kvm2.json", "check-kvm3-old.json"]
+        .iter()
+        .map(|f| vm(f).display().to_string())
+        .collect()
+}
+
+#[test]
+fn check_audits_the_cluster_from_the_hosts_lists() {
+    let h = host_files();
+    let three = vm("cluster-three.toml").display().to_string();
+    let o = run(
+        "topology-map.json",
+        &["--cluster", &three, "check", &h[0], &h[1], &h[2], "--json"],
+    );
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let j = json(&o);
+    assert_eq!(
+        check_rules(&j),
+        [
+            "not-pass-through",
+            "half-the-cluster",
+            "names-differ",
+            "definition-differs"
+        ]
+    );
+    let f = &j["findings"];
+    assert_eq!(f[0]["subject"], "kvm1");
+    assert_eq!(f[0]["severity"], "forcible");
+    assert!(f[1]["reason"].as_str().unwrap().contains("192.168.30.1"));
+    // The map is named by by-id: other by-path names are a warning.
+    assert_eq!(f[1]["severity"], "warning");
+    assert!(f[2]["reason"].as_str().unwrap().contains("kvm2:node3:sda"));
+    let hosts: Vec<&str> = j["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts[..2], ["kvm1", "kvm2"]);
+    assert!(hosts[2].ends_with("check-kvm3-old.json"), "{hosts:?}");
+    let pinned: Vec<&str> = j["migration"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["migratable"] == false)
+        .map(|m| m["domain"].as_str().unwrap())
+        .collect();
+    assert_eq!(pinned, ["node2", "node2"]);
+    // Two hosts that agree: kvm1 and the earlier array of node2 alone.
+    let o = run("topology-map.json", &["check", &h[0], &h[2]]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(out(&o).contains("2 host(s), 2 domain(s) with 2 shared disk(s)"));
+}
+
+#[test]
+fn a_bad_host_file_exits_6_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = host_files();
+    for (name, body) in [
+        ("truncated.json", "{\"host\": \"kvm1\", \"domains\": ["),
+        ("wrong.json", "{\"host\": 3, \"domains\": []}"),
+        ("other.json", "[{\"report\": []}]"),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        let o = run("topology-map.json", &["check", &h[0], p.to_str().unwrap()]);
+        assert_eq!(code(&o), 6, "{name}: {}", text(&o));
+        assert!(err(&o).contains(name), "{}", text(&o));
+        assert!(out(&o).is_empty(), "{}", text(&o));
+    }
+    let o = run("topology-map.json", &["check", "/nonexistent/kvm9.json"]);
+    assert_eq!(code(&o), 6, "{}", text(&o));
+    assert!(err(&o).contains("/nonexistent/kvm9.json"), "{}", text(&o));
 }
 
 /// The other programs must run on hosts without libvirt: only
@@ -288,4 +483,84 @@ fn only_the_vm_attach_program_links_libvirt() {
             .collect();
         assert!(libvirt.is_empty(), "{bin}: {libvirt:?}");
     }
+}
+
+fn verify(args: &[&str]) -> Output {
+    Command::new(VMGUEST_ATTACH)
+        .arg("verify")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn verify_without_disks_fails_and_says_so() {
+    let empty = tempfile::tempdir().unwrap();
+    let root = empty.path().display().to_string();
+    let o = verify(&["--sysfs-root", &root]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(out(&o).contains("no disks found"), "{}", text(&o));
+    let o = verify(&["--sysfs-root", &root, "--json"]);
+    let v = json(&o);
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["devices"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn verify_of_a_device_that_is_not_there_cannot_fence() {
+    let o = verify(&["/nonexistent/sdq", "--json"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let v = json(&o);
+    let checks = v["devices"][0]["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["name"] == "pr-in" && c["state"] == "fail"),
+        "{v}"
+    );
+}
+
+#[test]
+fn verify_expect_needs_a_list_of_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"not\": \"a list\"}").unwrap();
+    let o = verify(&["/nonexistent/sdq", "--expect", bad.to_str().unwrap()]);
+    assert_eq!(code(&o), 6, "{}", text(&o));
+    assert!(err(&o).contains("bad.json"), "{}", text(&o));
+    // The host's list as list --json prints it: a LUN the guest lacks.
+    let list = run("topology-map.json", &args(&files(&["list", "--json"])));
+    assert_eq!(code(&list), 0, "{}", text(&list));
+    let host = dir.path().join("host.json");
+    std::fs::write(&host, &list.stdout).unwrap();
+    let o = verify(&[
+        "/nonexistent/sdq",
+        "--expect",
+        host.to_str().unwrap(),
+        "--domain",
+        "node2",
+        "--json",
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    let v = json(&o);
+    let e = &v["expected"][0];
+    assert_eq!(e["name"], "expected-lun", "{v}");
+    assert_eq!(e["state"], "fail", "{v}");
+}
+
+#[test]
+fn pr_test_takes_one_disk_and_a_peer() {
+    let o = verify(&["--pr-test", "/dev/sda"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let o = verify(&[
+        "--pr-test",
+        "--peer-cmd",
+        "true",
+        "--peer-dev",
+        "/dev/sdb",
+        "/dev/sda",
+        "/dev/sdc",
+    ]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(err(&o).contains("one disk"), "{}", text(&o));
 }

@@ -2,9 +2,11 @@
 //! disk that is (or should be) a pass-through LUN, with its source, what
 //! the source is on this host, the LUN's identity (from fencekit's
 //! metadata record, else from the host's model), the mode, and the
-//! findings of [`rules`](super::rules) about it.
+//! findings of [`rules`](super::rules) about it; and [`HostList`], what
+//! `list --json` prints: the host's name, those domains and the host's
+//! storage model, which `check` compares across hosts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::metadata::{LunRecord, Mode, Record};
 use super::rules::{self, Cluster, Finding, SourceKind};
@@ -12,7 +14,7 @@ use super::xml::{Domain, DriveAddress};
 use crate::topology::Topology;
 
 /// One shared disk of a domain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedDisk {
     /// Target name (`sdb`).
     pub target: Option<String>,
@@ -34,10 +36,28 @@ pub struct SharedDisk {
     pub lun: Option<LunRecord>,
     /// The findings about this disk.
     pub findings: Vec<Finding>,
+    /// `sgio` (`filtered`, `unfiltered`), when given.
+    #[serde(default)]
+    pub sgio: Option<String>,
+    /// `rawio` (`yes`, `no`), when given.
+    #[serde(default)]
+    pub rawio: Option<String>,
+    /// True with `<shareable/>`.
+    #[serde(default)]
+    pub shareable: bool,
+    /// The driver's cache mode, when given.
+    #[serde(default)]
+    pub cache: Option<String>,
+    /// True with `<reservations managed='yes'/>`.
+    #[serde(default)]
+    pub managed_reservations: bool,
+    /// The guest's own iSCSI initiator name (iSCSI disks that give one).
+    #[serde(default)]
+    pub initiator: Option<String>,
 }
 
 /// A domain's shared disks and the findings about the domain as a whole.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainLuns {
     /// The domain.
     pub domain: String,
@@ -93,6 +113,15 @@ pub fn shared_disks(domain: &Domain, record: &Record, topo: &Topology) -> Domain
             mode,
             lun: rec.or(from_host),
             findings,
+            sgio: d.sgio.clone(),
+            rawio: d.rawio.clone(),
+            shareable: d.is_shareable(),
+            cache: d.cache().map(str::to_string),
+            managed_reservations: d.managed_reservations(),
+            initiator: d
+                .iscsi()
+                .and_then(|s| s.initiator.as_ref())
+                .map(|i| i.iqn.name.clone()),
         });
     }
     // Findings of the domain as a whole: the per-disk ones are above.
@@ -127,6 +156,40 @@ pub fn shared_disks_in_cluster(
         topo,
     ));
     l
+}
+
+/// What `list --json` prints: one host's shared disks, with what another
+/// host's `check` needs to compare hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostList {
+    /// The host's name, when known.
+    pub host: Option<String>,
+    /// The domains that run, when the hypervisor says (none when the
+    /// domains came from definition files).
+    #[serde(default)]
+    pub running: Option<Vec<String>>,
+    /// Every domain's shared disks.
+    pub domains: Vec<DomainLuns>,
+    /// The host's storage model (`pathmap --json`); the `lun` indexes of
+    /// the disks' `kind` are into its `luns`.
+    #[serde(default)]
+    pub topology: Topology,
+}
+
+impl HostList {
+    /// The list of `domains` on the host `topo` describes.
+    pub fn new(
+        topo: &Topology,
+        domains: Vec<DomainLuns>,
+        running: Option<Vec<String>>,
+    ) -> HostList {
+        HostList {
+            host: topo.host.clone(),
+            running,
+            domains,
+            topology: topo.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

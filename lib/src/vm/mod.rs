@@ -6,8 +6,9 @@
 //! as those rules need them ([`hygiene`]), the choice of mode, target name
 //! and address and the element built from the host's topology ([`plan`]),
 //! every shared disk of a domain with its identity and findings
-//! ([`inventory`]), attach and detach carried out with a report of each
-//! change ([`apply`]), and the
+//! ([`inventory`]), the audit of a host's domains and of a cluster's
+//! hosts from their lists (`vmguest-attach check`, [`check`]), attach and
+//! detach carried out with a report of each change ([`apply`]), and the
 //! [`Hypervisor`](hypervisor::Hypervisor) trait the programs reach libvirt
 //! through ([`hypervisor`]; the libvirt implementation is in the
 //! `fencekit-libvirt` crate, so that only the program that needs libvirt
@@ -19,6 +20,7 @@
 //! findings and XML out; [`apply`] acts only through the trait.
 
 pub mod apply;
+pub mod check;
 pub mod guest;
 pub mod hygiene;
 pub mod hypervisor;

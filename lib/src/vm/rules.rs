@@ -13,14 +13,14 @@
 //! to I_T nexuses: two guests behind one host initiator are one node to
 //! the array).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::xml::{Disk, Domain};
 use crate::topology::resolve::{find_in_tree, strip};
 use crate::topology::{resolve, BlockKind, Hctl, Lun, Topology};
 
 /// What a rule says about a disk or an attachment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// `device='disk'` for a shared LUN: an emulated disk (`scsi-hd`)
@@ -60,6 +60,17 @@ pub enum Rule {
     /// Map mode without `<reservations managed='yes'/>`: the guest's PR
     /// commands reach one path of the map only.
     UnmanagedReservations,
+    /// `use_lvmetad = 1` while a guest's LUN is not in the host's
+    /// `global_filter`: lvmetad caches (and autoactivates) the guest's PVs.
+    Lvmetad,
+    /// A volume group on a guest's LUN active on the host.
+    HostVgActive,
+    /// One host runs half or more of a cluster's guests.
+    HalfTheCluster,
+    /// A LUN known by different names (by-path, map alias) on two hosts.
+    NamesDiffer,
+    /// A LUN given to guests with different disk definitions.
+    DefinitionDiffers,
 }
 
 impl Rule {
@@ -87,6 +98,11 @@ impl Rule {
             Rule::UnmanagedReservations => {
                 "libvirt runs qemu-pr-helper for the map (reservations managed)"
             }
+            Rule::Lvmetad => "no lvmetad caches the guests' LUNs",
+            Rule::HostVgActive => "no host volume group is active on a guest's LUN",
+            Rule::HalfTheCluster => "no host runs half or more of a cluster's guests",
+            Rule::NamesDiffer => "each LUN has the same names on every host",
+            Rule::DefinitionDiffers => "each LUN has the same disk definition everywhere",
         }
     }
 }
@@ -103,7 +119,7 @@ impl std::fmt::Display for Rule {
 }
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing; nothing is refused.
@@ -116,7 +132,7 @@ pub enum Severity {
 
 /// One finding: the rule, its subject (a target name, a source, a
 /// domain), why it matters and what to do instead.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule.
     pub rule: Rule,
@@ -131,7 +147,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(
+    pub(crate) fn new(
         rule: Rule,
         severity: Severity,
         subject: impl Into<String>,
@@ -216,7 +232,7 @@ impl Cluster {
 }
 
 /// What a disk's source is on this host.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SourceKind {
     /// One path (one SCSI device) of unit `lun`.

@@ -248,7 +248,7 @@ pub struct Address {
 }
 
 /// A drive address in numbers: controller, bus, target, unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct DriveAddress {
     /// Controller index.
     pub controller: u32,

@@ -18,10 +18,11 @@ use fencekit::fence::verify;
 use fencekit::paths::{Options, SgOpener};
 use fencekit::scsi::transport::RetryPolicy;
 use fencekit::vm::apply::{self, Applied};
+use fencekit::vm::check;
 use fencekit::vm::guest;
 use fencekit::vm::hygiene;
 use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
-use fencekit::vm::inventory::{self, DomainLuns};
+use fencekit::vm::inventory::{self, DomainLuns, HostList};
 use fencekit::vm::metadata::{Mode, Record};
 use fencekit::vm::plan::{self, Context, LunNameError, LunRef, Plan};
 use fencekit::vm::probe;
@@ -35,7 +36,8 @@ use fencekit_tools::{exit, print_json};
     name = "vmguest-attach",
     version,
     about = "Give KVM guests shared LUNs as SCSI pass-through disks through libvirt",
-    after_help = "Exit status: 0 success; 1 usage error; 2 a domain or LUN not found; 3 libvirt \
+    after_help = "Exit status: 0 success; 1 usage error; 2 a domain or LUN not found, or check found \
+problems (findings other than warnings); 3 libvirt \
 or the host's storage cannot be read, or a change failed; 4 refused: a rule the plan breaks \
 (plan reports it, attach changes nothing); 5 partial: attach or detach changed some disks and \
 failed on others; 6 an input file cannot be read or parsed (domain XML, topology JSON, cluster \
@@ -57,8 +59,8 @@ struct Sources {
     /// or its configuration).
     #[arg(short = 'c', long, value_name = "URI", global = true)]
     connect: Option<String>,
-    /// Read domains from these definition files instead of libvirt (plan
-    /// and list only; the domains count as not running).
+    /// Read domains from these definition files instead of libvirt (plan,
+    /// list and check only; the domains count as not running).
     #[arg(long, value_name = "FILE", global = true)]
     domain_xml: Vec<PathBuf>,
     /// Take the host's storage model from a `pathmap --json` output instead
@@ -137,6 +139,22 @@ enum Cmd {
     List {
         /// Only this domain.
         domain: Option<String>,
+    },
+    /// Audit the shared LUNs of this host's domains, or, given the `list
+    /// --json` output of several hosts, the cluster across them.
+    ///
+    /// On this host: every rule of plan against every shared disk, the
+    /// blacklist and LVM filter of LUNs given path by path, lvmetad, and
+    /// no host volume group active on a guest's LUN. Across hosts: no host
+    /// runs more than half of the cluster's guests (--cluster), each LUN
+    /// has the same by-path names and disk definition on every host, and
+    /// which guests cannot be live-migrated and why. Exit status 2 when a
+    /// finding is refused (or refused unless forced); warnings alone exit 0.
+    Check {
+        /// `vmguest-attach list --json` outputs of the cluster's hosts
+        /// (none: audit this host).
+        #[arg(value_name = "HOST.json")]
+        hosts: Vec<PathBuf>,
     },
     /// Inside the guest: check that each disk is a pass-through LUN that
     /// accepts PR IN and, with --expect or --expect-wwid, the LUN the host
@@ -473,25 +491,15 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
                 None => hv.domains()?,
             };
             let topo = load_topology(&cli.src)?;
-            let cluster = load_cluster(&cli.src)?;
-            let mut all = Vec::new();
-            for n in &names {
-                let d = domain(hv, n)?;
-                all.push(inventory::shared_disks_in_cluster(
-                    &d,
-                    &record(hv, n)?,
-                    &topo,
-                    &others(hv, n)?,
-                    &cluster,
-                ));
-            }
+            let all = lists(hv, &names, &topo, &load_cluster(&cli.src)?)?;
             if cli.json {
-                print_json(&all)?;
+                print_json(&HostList::new(&topo, all, running(&src, &names)?))?;
             } else {
                 all.iter().for_each(print_list);
             }
             Ok(exit::OK)
         }
+        Cmd::Check { hosts } => run_check(cli, &src, hosts),
         Cmd::Attach {
             domain: name,
             luns,
@@ -555,7 +563,7 @@ fn mark(s: verify::State) -> &'static str {
     }
 }
 
-fn print_check(c: &verify::Check) {
+fn print_verify_check(c: &verify::Check) {
     let sep = if c.detail.is_empty() { "" } else { ": " };
     println!("    {:<4} {}{sep}{}", mark(c.state), c.name, c.detail);
 }
@@ -657,7 +665,7 @@ fn verify_cmd(v: &VerifyArgs, json: bool) -> Result<u8, Failure> {
                 d.wwid().unwrap_or("?"),
                 if ok { "can fence" } else { "CANNOT FENCE" }
             );
-            checks.iter().for_each(print_check);
+            checks.iter().for_each(print_verify_check);
         }
         out.push(
             serde_json::json!({"device": d.device, "passed": ok, "checks": checks, "disk": d}),
@@ -671,7 +679,7 @@ fn verify_cmd(v: &VerifyArgs, json: bool) -> Result<u8, Failure> {
             if matched.is_empty() {
                 println!("expected:");
             }
-            print_check(&c);
+            print_verify_check(&c);
         }
         matched.push(c);
     }
@@ -683,6 +691,111 @@ fn verify_cmd(v: &VerifyArgs, json: bool) -> Result<u8, Failure> {
         println!("no disks found");
     }
     Ok(if all { exit::OK } else { exit::CONDITION_FALSE })
+}
+
+/// The shared disks of the domains `names`, as `list` shows them.
+fn lists(
+    hv: &dyn Hypervisor,
+    names: &[String],
+    topo: &Topology,
+    cluster: &Cluster,
+) -> Result<Vec<DomainLuns>> {
+    let mut all = Vec::new();
+    for n in names {
+        all.push(inventory::shared_disks_in_cluster(
+            &domain(hv, n)?,
+            &record(hv, n)?,
+            topo,
+            &others(hv, n)?,
+            cluster,
+        ));
+    }
+    Ok(all)
+}
+
+/// The domains of `names` that run, when libvirt says (none for files).
+fn running(src: &Source, names: &[String]) -> Result<Option<Vec<String>>> {
+    if matches!(src, Source::Files(_)) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for n in names {
+        if src.hv().is_running(n)? {
+            out.push(n.clone());
+        }
+    }
+    Ok(Some(out))
+}
+
+/// `check`: this host's audit, or the cluster's from HOST.json files.
+fn run_check(cli: &Cli, src: &Source, files: &[PathBuf]) -> Result<u8, Failure> {
+    let cluster = load_cluster(&cli.src)?;
+    let report = if files.is_empty() {
+        audit_this_host(cli, src, &cluster)?
+    } else {
+        let mut lists = Vec::new();
+        for f in files {
+            let name = f.display().to_string();
+            lists.push(
+                check::read_host_list(&name, &read(f)?)
+                    .map_err(|e| fencekit_tools::bad_input(e.to_string()))?,
+            );
+        }
+        check::audit_cluster(lists, &cluster)
+    };
+    if cli.json {
+        print_json(&report)?;
+    } else {
+        print_check(&report);
+    }
+    Ok(if report.problems() {
+        exit::CONDITION_FALSE
+    } else {
+        exit::OK
+    })
+}
+
+fn audit_this_host(cli: &Cli, src: &Source, cluster: &Cluster) -> Result<check::Report> {
+    let hv = src.hv();
+    let names = hv.domains()?;
+    let topo = load_topology(&cli.src)?;
+    let all = lists(hv, &names, &topo, cluster)?;
+    // A missing lvm.conf is LVM's defaults: no lvmetad.
+    let lvm_conf = std::fs::read_to_string(&cli.src.lvm_conf).ok();
+    Ok(check::audit_host(
+        HostList::new(&topo, all, running(src, &names)?),
+        &load_hygiene(&cli.src, &topo),
+        lvm_conf.as_deref(),
+        cluster,
+    ))
+}
+
+fn print_check(r: &check::Report) {
+    for h in &r.hosts {
+        println!("host {}:", h.host.as_deref().unwrap_or("?"));
+        h.domains
+            .iter()
+            .filter(|l| !l.disks.is_empty())
+            .for_each(print_list);
+    }
+    for f in &r.findings {
+        println!("{:<8} {f}", severity(f));
+    }
+    for m in r.migration.iter().filter(|m| !m.migratable) {
+        println!(
+            "{}: cannot be live-migrated from {}:",
+            m.domain,
+            m.host.as_deref().unwrap_or("?")
+        );
+        for why in &m.reasons {
+            println!("  {why}");
+        }
+    }
+    let s = &r.summary;
+    println!(
+        "{} host(s), {} domain(s) with {} shared disk(s): {} refused, {} refused unless forced, {} warning(s)",
+        s.hosts, s.domains, s.disks, s.refused, s.forcible, s.warnings
+    );
 }
 
 /// Says what was changed, and the status: every disk, some, none.
