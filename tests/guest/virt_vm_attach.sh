@@ -73,6 +73,34 @@ expect "$C:"
 expect "REFUSED.*(device='disk'|pass-through)"
 expect "REFUSED.*virtio"
 
+step 2 "check: this host's audit flags $C and $D" va "${CL[@]}" check
+expect "$C:"
+expect "REFUSED.*device='disk'"
+expect "REFUSED.*virtio-blk"
+reject "$A:.*REFUSED"
+step 2 "check --json" va "${CL[@]}" check --json
+expect '"refused": 2'
+
+# The block form (a host multipath map in map mode) through libvirt's own
+# QEMU command line: this host has no SCSI disk to attach it to.
+FIX=$(dirname "$0")/../../lib/tests/fixtures/vm
+step 0 "plan the block form from fixtures" va --domain-xml "$FIX/node1.xml" --topology "$FIX/topology-map.json" \
+    --multipath-conf /nonexistent --lvm-conf /nonexistent plan node1 36001405e6a3b4c5d6e7f8091a2b3c4d5 --json
+python3 - "$FK_OUT" "$tmp/native.xml" <<'PY' || fail "no disk in the plan"
+import json, sys
+p = json.load(open(sys.argv[1]))[0]
+open(sys.argv[2], "w").write(
+    "<domain type='qemu'><name>fk-native</name><memory unit='MiB'>256</memory>"
+    "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+    + (p["controller"] or "") + "".join(p["disks"]) + "</devices></domain>")
+PY
+step 0 "virt-xml-validate the planned block disk" virt-xml-validate "$tmp/native.xml" domain
+step 0 "virsh domxml-to-native qemu-argv" virsh domxml-to-native qemu-argv "$tmp/native.xml"
+expect '"driver":"scsi-block"'
+expect '"driver":"host_device","filename":"/dev/disk/by-id/dm-uuid-mpath-36001405e6a3b4c5d6e7f8091a2b3c4d5"'
+expect '"qom-type":"pr-manager-helper"'
+echo "ok: the block form is scsi-block on a host_device with qemu-pr-helper"
+
 DA=$(disk_in a) || fail "the LUN did not appear in guest a"
 DB=$(disk_in b) || fail "the LUN did not appear in guest b"
 echo "guest a: $DA, guest b: $DB"
