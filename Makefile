@@ -3,7 +3,8 @@
 #   make test     dependencies, guest, build, host tests, package test, guest
 #                 test suites
 #   make testbed  build (or reuse) the guest kernel and initramfs only
-#   make demo     walk through persistent reservations in the guest
+#   make demo     walk through persistent reservations in the guest, then
+#                 vmguest-attach with libvirt (plan, attach, verify, check)
 #   make lint     cargo fmt --check, cargo clippy -D warnings
 #   make bench    run the benchmarks in scripts/bench/
 #   make fuzz     the parsers' never-panic property tests, then cargo-fuzz

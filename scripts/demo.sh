@@ -2,8 +2,8 @@
 # A walk through fencekit in the guest test bed: one LIO LUN exported over
 # iSCSI on 127.0.0.1 and seen by two nodes (two open-iscsi initiators, two
 # I_T nexuses); prkeys, then pathmap, qdisk and fencectl, with PREEMPT AND
-# ABORT as fence_scsi sends it. Each command is printed ("$ ...") before its
-# output.
+# ABORT as fence_scsi sends it; then vmguest-attach with libvirt
+# (scripts/demo-vm.sh). Each command is printed ("$ ...") before its output.
 #
 # Usage: scripts/demo.sh     (or: make demo)
 # Needs the programs in target/debug (cargo build -p fencekit-tools; make
@@ -124,4 +124,6 @@ fi
 note "Done."
 GUEST
 bin=$(dirname "$prkeys")
-exec scripts/testbed/run-in-guest --fabric iscsi --nodes 2 --luns 1 "$script" "$prkeys" "$bin/pathmap" "$bin/qdisk" "$bin/fencectl"
+scripts/testbed/run-in-guest --fabric iscsi --nodes 2 --luns 1 "$script" "$prkeys" "$bin/pathmap" "$bin/qdisk" "$bin/fencectl"
+# Then vmguest-attach with libvirt: plan, attach, verify, check.
+VMGUEST_ATTACH=$bin/vmguest-attach scripts/demo-vm.sh
