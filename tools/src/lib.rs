@@ -25,6 +25,7 @@ use fencekit::scsi::error::{os_error_exit_code, Category, DecodeError, ScsiError
 use fencekit::scsi::pr::{Key, PrType};
 use fencekit::topology::dm_mpath::{DmParseError, DmsetupLineError};
 use fencekit::topology::lvm::LvmError;
+use fencekit::topology::vgs::PolicyError;
 use fencekit::topology::{BuildError, LineError, TopologyError};
 use fencekit::util::DeadlineError;
 use fencekit::vm::hypervisor::HypervisorError;
@@ -291,7 +292,8 @@ fn status_of(e: &(dyn Error + 'static)) -> Option<u8> {
             HypervisorError::Connect { .. } | HypervisorError::Call { .. } => DEVICE_ERROR,
         });
     }
-    if e.is::<XmlError>() || e.is::<ClusterFileError>() {
+    // A VG policy file that does not parse is bad input.
+    if e.is::<XmlError>() || e.is::<ClusterFileError>() || e.is::<PolicyError>() {
         return Some(BAD_INPUT);
     }
     if let Some(e) = e.downcast_ref::<BuildError>() {

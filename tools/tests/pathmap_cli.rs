@@ -118,3 +118,64 @@ fn lvm_filter_with_vgs_report() {
         Some(2)
     );
 }
+
+/// Two hosts' `pathmap --json` with LVM data (`lib/tests/fixtures/vgs`):
+/// the same VG active on both.
+fn vgs(args: &[&str]) -> std::process::Output {
+    let f = fixture("vgs");
+    let mut c = Command::new(common::PATHMAP);
+    c.arg("vgs");
+    for a in args {
+        if let Some(name) = a.strip_prefix('@') {
+            c.arg(f.join(name));
+        } else {
+            c.arg(a);
+        }
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn vgs_across_hosts_and_policy_findings() {
+    let o = vgs(&["@kvm1.json", "@kvm2.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::text(&o));
+    let s = out(&o);
+    assert!(s.starts_with("VG guestvg: LUNs 36001405e6a3b4c5d6e7f8091a2b3c4d5; system ID -; lock type -\n  kvm1: active (data)\n  kvm2: active (data)\n"), "{s}");
+    assert!(
+        s.contains(
+            "ERROR active-on-several-hosts: VG guestvg is not shared but active on kvm1, kvm2"
+        ),
+        "{s}"
+    );
+    assert!(!s.contains("guest-vg-on-host"), "{s}");
+    // One host: nothing wrong without a policy.
+    let o = vgs(&["@kvm1.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    // The policy gives the VG to a guest: a finding on one host too.
+    let o = vgs(&["--policy", "@policy.toml", "@kvm1.json", "--json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", common::text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["volume_groups"][0]["name"], "guestvg");
+    assert_eq!(v["volume_groups"][0]["hosts"][0]["host"], "kvm1");
+    assert_eq!(v["volume_groups"][0]["hosts"][0]["active"], true);
+    assert_eq!(v["findings"][0]["kind"], "guest-vg-on-host");
+    assert_eq!(v["findings"][0]["severity"], "error");
+    // No VGs: no findings; a bad policy or model is bad input.
+    let o = vgs(&["--policy", "@policy.toml", "@../vm/topology-map.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    assert_eq!(out(&o), "no volume groups on the units\n");
+    // A VG the policy does not name is a warning, not a failure.
+    let p = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(p.path(), "[[vg]]\nname = \"other\"\nfailover = true\n").unwrap();
+    let o = vgs(&["--policy", p.path().to_str().unwrap(), "@kvm1.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    assert!(
+        out(&o).contains("WARNING not-in-policy: VG guestvg is not named by the policy"),
+        "{}",
+        common::text(&o)
+    );
+    let o = vgs(&["--policy", "@kvm1.json", "@kvm1.json"]);
+    assert_eq!(o.status.code(), Some(6), "{}", common::text(&o));
+    let o = vgs(&["@policy.toml"]);
+    assert_eq!(o.status.code(), Some(6), "{}", common::text(&o));
+}

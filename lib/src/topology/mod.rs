@@ -14,7 +14,8 @@
 //! Text formats other tools print are in submodules: [`mpath_ll`] parses
 //! and renders `multipath -ll`, [`mpathd`] parses `multipathd show paths`,
 //! [`lsscsi`] renders `lsscsi`'s default format, [`lvm`] reads `pvs`, `lvs`
-//! and `vgs --reportformat json` and writes lvm.conf filters, and
+//! and `vgs --reportformat json` and writes lvm.conf filters, [`vgs`]
+//! gathers volume groups across hosts and checks an ownership policy, and
 //! [`compare`] compares two hosts' models.
 //!
 //! The JSON form of [`Topology`] (serde) is a stable interface: fields are
@@ -43,6 +44,7 @@ pub mod scan;
 pub mod sysfs;
 pub mod text;
 pub mod udev_db;
+pub mod vgs;
 
 pub use build::{build, BuildError, Built, Input, Sources};
 pub use mpath_ll::{MpPath, MultipathMap, PathGroup};

@@ -3,7 +3,8 @@
 //!
 //! Exit status (the family's table, fencekit(7)): 0 success (for `diff`:
 //! no differences); 1 usage error; 2 not found (for
-//! `resolve`/`show`/`lvm-filter`) or differences (for `diff`); 3 the sysfs
+//! `resolve`/`show`/`lvm-filter`), differences (for `diff`) or findings
+//! (for `vgs`); 3 the sysfs
 //! tree cannot be read; 6 an input file cannot be read or parsed (JSON,
 //! `multipath -ll`, `multipathd show paths` or `dmsetup` text, an LVM
 //! report).
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use fencekit::topology::{
-    self, compare, lsscsi, lvm, mpath_ll, resolve, text, Input, Roots, Sources, Topology,
+    self, compare, lsscsi, lvm, mpath_ll, resolve, text, vgs, Input, Roots, Sources, Topology,
 };
 use fencekit_tools::print_json;
 
@@ -28,9 +29,9 @@ const EXIT_NOT_FOUND: u8 = fencekit_tools::exit::CONDITION_FALSE;
     version,
     about = "Map SCSI logical units to paths, multipath maps, partitions and volume groups",
     after_help = "Exit status: 0 success (diff: no differences); 1 usage error; 2 a name not \
-found (show, resolve, lvm-filter) or differences (diff); 3 the sysfs tree cannot be read; \
-6 an input file cannot be read or parsed (JSON, multipath -ll, multipathd or dmsetup text, \
-LVM report). On this host's own /sys and /dev, pathmap also asks device-mapper, udev's \
+found (show, resolve, lvm-filter), differences (diff) or findings (vgs); 3 the sysfs tree \
+cannot be read; 6 an input file cannot be read or parsed (JSON, multipath -ll, multipathd or \
+dmsetup text, LVM report, VG policy). On this host's own /sys and /dev, pathmap also asks device-mapper, udev's \
 database, pvs/lvs and (unless --no-check) the map paths themselves. See pathmap(8), and \
 fencekit(7) for the family's table."
 )]
@@ -147,6 +148,16 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         vgs_json: Option<PathBuf>,
     },
+    /// Volume groups on the units: LUNs, system ID, lock type, where
+    /// active; checked against an ownership policy. Exit 2 on findings.
+    Vgs {
+        /// VG ownership policy (TOML: [[vg]] name, and host, guest,
+        /// shared or failover).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Hosts' `pathmap --json` outputs (default: this host).
+        hosts: Vec<PathBuf>,
+    },
 }
 
 /// An error and the exit status it maps to.
@@ -208,9 +219,17 @@ fn load(src: &Source, needs: Needs) -> Result<(Topology, Vec<String>)> {
             .map(|p| Ok::<_, anyhow::Error>((p, input_file(&src.lvs_json)?)))
             .transpose()?,
     };
-    let built = topology::build(&sources)?;
+    let live = sources.live();
+    let mut built = topology::build(&sources)?;
     if let Some(e) = &built.scan_error {
         eprintln!("pathmap: {e}");
+    }
+    // This host's own tree carries its name, for vgs and diff across hosts.
+    if live && built.topology.host.is_none() {
+        built.topology.host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty());
     }
     Ok((built.topology, built.map_order))
 }
@@ -236,6 +255,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
         }
         return Ok(if d.is_empty() { 0 } else { EXIT_NOT_FOUND });
+    }
+    if let Some(Cmd::Vgs { policy, hosts }) = &cli.cmd {
+        return vgs(&cli, policy.as_ref(), hosts);
     }
     // Path checks cost a command or three per path; only the views that
     // show path states make them.
@@ -362,9 +384,94 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             }
             return Ok(status);
         }
-        Some(Cmd::Diff { .. }) => {}
+        Some(Cmd::Diff { .. } | Cmd::Vgs { .. }) => {}
     }
     Ok(0)
+}
+
+/// `pathmap vgs`: the VGs of the hosts' models (or this host's), and the
+/// policy's findings.
+fn vgs(cli: &Cli, policy: Option<&PathBuf>, files: &[PathBuf]) -> Result<u8, Failure> {
+    let policy = match policy {
+        Some(p) => Some(input(read(p).and_then(|t| {
+            Ok(vgs::Policy::from_toml(&p.display().to_string(), &t)?)
+        }))?),
+        None => None,
+    };
+    let mut models = Vec::new();
+    if files.is_empty() {
+        let needs = Needs {
+            check: false,
+            lvm: true,
+        };
+        let (t, _) = input(load(&cli.src, needs))?;
+        for w in &t.warnings {
+            eprintln!("pathmap: warning: {w}");
+        }
+        let name = t.host.clone().unwrap_or_else(|| "this host".into());
+        models.push((name, t));
+    }
+    for f in files {
+        let t: Topology = input(
+            read(f).and_then(|s| serde_json::from_str(&s).with_context(|| f.display().to_string())),
+        )?;
+        let stem = f.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let name = t
+            .host
+            .clone()
+            .or(stem)
+            .unwrap_or_else(|| f.display().to_string());
+        models.push((name, t));
+    }
+    let refs: Vec<(String, &Topology)> = models.iter().map(|(n, t)| (n.clone(), t)).collect();
+    let groups = vgs::collect(&refs);
+    let findings = vgs::check(&groups, policy.as_ref());
+    if cli.out.json {
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            volume_groups: &'a [vgs::VolumeGroup],
+            findings: &'a [vgs::Finding],
+        }
+        input(print_json(&Out {
+            volume_groups: &groups,
+            findings: &findings,
+        }))?;
+    } else {
+        if groups.is_empty() {
+            println!("no volume groups on the units");
+        }
+        for v in &groups {
+            let o = |x: &Option<String>| x.clone().unwrap_or_else(|| "-".into());
+            println!(
+                "VG {}: LUNs {}; system ID {}; lock type {}",
+                v.name,
+                v.luns.join(" "),
+                o(&v.system_id),
+                o(&v.lock_type)
+            );
+            for h in &v.hosts {
+                if h.active {
+                    println!("  {}: active ({})", h.host, h.active_lvs.join(" "));
+                } else {
+                    println!("  {}: visible, not active", h.host);
+                }
+            }
+        }
+        for f in &findings {
+            let sev = match f.severity {
+                vgs::Severity::Error => "ERROR",
+                vgs::Severity::Warning => "WARNING",
+            };
+            println!("{sev} {}: {}", f.kind, f.message);
+        }
+    }
+    Ok(
+        if findings.iter().any(|f| f.severity == vgs::Severity::Error) {
+            EXIT_NOT_FOUND
+        } else {
+            0
+        },
+    )
 }
 
 fn main() -> ExitCode {
