@@ -28,6 +28,7 @@ use fencekit::topology::lvm::LvmError;
 use fencekit::topology::vgs::PolicyError;
 use fencekit::topology::{BuildError, LineError, TopologyError};
 use fencekit::util::DeadlineError;
+use fencekit::vm::hide::HideError;
 use fencekit::vm::hypervisor::HypervisorError;
 use fencekit::vm::rules::ClusterFileError;
 use fencekit::vm::xml::XmlError;
@@ -292,7 +293,15 @@ fn status_of(e: &(dyn Error + 'static)) -> Option<u8> {
             HypervisorError::Connect { .. } | HypervisorError::Call { .. } => DEVICE_ERROR,
         });
     }
-    // A VG policy file that does not parse is bad input.
+    // hide/unhide: a configuration file it does not edit is bad input;
+    // one it cannot write is a device (I/O) error. A VG policy file that
+    // does not parse is bad input.
+    if let Some(e) = e.downcast_ref::<HideError>() {
+        return Some(match e {
+            HideError::Unsupported { .. } => BAD_INPUT,
+            HideError::Io { .. } => DEVICE_ERROR,
+        });
+    }
     if e.is::<XmlError>() || e.is::<ClusterFileError>() || e.is::<PolicyError>() {
         return Some(BAD_INPUT);
     }

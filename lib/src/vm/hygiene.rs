@@ -3,7 +3,8 @@
 //! configuration files: the WWIDs in the `blacklist` section of
 //! `multipath.conf` (multipath.conf(5): `wwid` entries, which are regular
 //! expressions), and whether lvm.conf's `global_filter` (or `filter`)
-//! carries the reject patterns `pathmap lvm-filter` writes for the unit.
+//! carries the reject patterns `pathmap lvm-filter` writes for the unit
+//! (or the block `vmguest-attach hide` writes for it).
 //!
 //! Both are read textually and conservatively: a WWID counts as
 //! blacklisted only when a `wwid` entry of `blacklist` (and not of
@@ -54,8 +55,16 @@ pub fn blacklisted_wwids(conf: &str) -> Vec<String> {
 }
 
 /// True when `lvm_conf` has every reject pattern of `l` (the ones
-/// `pathmap lvm-filter` writes) in an uncommented line.
+/// `pathmap lvm-filter` writes) in an uncommented line, or has the block
+/// `vmguest-attach hide` writes for its WWID ([`super::hide`]).
 pub fn lvm_filters(l: &crate::topology::Lun, lvm_conf: &str) -> bool {
+    if l.wwid.as_ref().is_some_and(|w| {
+        super::hide::hidden_wwids(lvm_conf)
+            .iter()
+            .any(|h| h == w.as_str())
+    }) {
+        return true;
+    }
     let live: String = lvm_conf
         .lines()
         .filter(|x| !x.trim_start().starts_with('#'))

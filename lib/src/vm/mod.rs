@@ -3,7 +3,8 @@
 //! element written ([`xml`]), fencekit's record in the domain's metadata
 //! ([`metadata`]), the rules that refuse the known ways to get a shared
 //! disk wrong ([`rules`]), the host's multipath blacklist and LVM filter
-//! as those rules need them ([`hygiene`]), the choice of mode, target name
+//! as those rules need them ([`hygiene`]) and written for LUNs given to
+//! guests ([`hide`]), the choice of mode, target name
 //! and address and the element built from the host's topology ([`plan`]),
 //! every shared disk of a domain with its identity and findings
 //! ([`inventory`]), the audit of a host's domains and of a cluster's
@@ -22,6 +23,7 @@
 pub mod apply;
 pub mod check;
 pub mod guest;
+pub mod hide;
 pub mod hygiene;
 pub mod hypervisor;
 pub mod inventory;

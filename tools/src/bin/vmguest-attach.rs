@@ -20,7 +20,6 @@ use fencekit::scsi::transport::RetryPolicy;
 use fencekit::vm::apply::{self, Applied};
 use fencekit::vm::check;
 use fencekit::vm::guest;
-use fencekit::vm::hygiene;
 use fencekit::vm::hypervisor::{Fake, Hypervisor, HypervisorError};
 use fencekit::vm::inventory::{self, DomainLuns, HostList};
 use fencekit::vm::metadata::{Mode, Record};
@@ -28,6 +27,7 @@ use fencekit::vm::plan::{self, Context, LunNameError, LunRef, Plan};
 use fencekit::vm::probe;
 use fencekit::vm::rules::{Cluster, Hygiene};
 use fencekit::vm::xml::{Domain, XmlError};
+use fencekit::vm::{hide, hygiene};
 use fencekit_libvirt::Libvirt;
 use fencekit_tools::{exit, print_json};
 
@@ -160,6 +160,12 @@ enum Cmd {
     /// accepts PR IN and, with --expect or --expect-wwid, the LUN the host
     /// attached. Read-only unless --pr-test.
     Verify(VerifyArgs),
+    /// Keep the host's multipath and LVM off LUNs given to guests:
+    /// print (or, with --apply, write) the blacklist and global_filter
+    /// entries.
+    Hide(HideArgs),
+    /// Remove the entries hide wrote for these LUNs.
+    Unhide(HideArgs),
 }
 
 #[derive(Args, Debug)]
@@ -198,6 +204,21 @@ struct VerifyArgs {
     /// The sysfs root (tests).
     #[arg(long, value_name = "DIR", default_value = "/sys", hide = true)]
     sysfs_root: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct HideArgs {
+    /// LUNs, named as for plan (unhide also takes a WWID the host no
+    /// longer sees).
+    #[arg(required = true)]
+    luns: Vec<String>,
+    /// Write the files (each backed up first as FILE.fencekit-STAMP).
+    #[arg(long)]
+    apply: bool,
+    /// With --apply: run multipathd reconfigure, multipath -f MAP and
+    /// pvscan --cache afterwards.
+    #[arg(long, requires = "apply")]
+    reload: bool,
 }
 
 /// An error and the exit status it maps to.
@@ -448,8 +469,11 @@ fn print_list(l: &DomainLuns) {
 }
 
 fn run(cli: &Cli) -> Result<u8, Failure> {
-    if let Cmd::Verify(v) = &cli.cmd {
-        return verify_cmd(v, cli.json);
+    match &cli.cmd {
+        Cmd::Verify(v) => return verify_cmd(v, cli.json),
+        Cmd::Hide(a) => return hide_cmd(cli, a, true),
+        Cmd::Unhide(a) => return hide_cmd(cli, a, false),
+        _ => {}
     }
     let src = open(&cli.src)?;
     let hv = src.hv();
@@ -526,6 +550,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             }
             report(&apply::attach(hv, name, &ps)?, cli.json)
         }
+        Cmd::Hide(_) | Cmd::Unhide(_) => Ok(exit::OK),
         Cmd::Detach { domain: name, luns } => {
             if matches!(src, Source::Files(_)) {
                 return Err(Failure(
@@ -844,6 +869,124 @@ fn targets(
         out.extend(t);
     }
     Ok(out)
+}
+
+/// hide and unhide: the two files' new texts, shown or written.
+fn hide_cmd(cli: &Cli, a: &HideArgs, hiding: bool) -> Result<u8, Failure> {
+    let topo = load_topology(&cli.src)?;
+    let files = [&cli.src.multipath_conf, &cli.src.lvm_conf];
+    let olds: Vec<Option<String>> = files
+        .iter()
+        .map(|p| match std::fs::read_to_string(p) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Failure(
+                exit::BAD_INPUT,
+                anyhow::anyhow!("{}: {e}", p.display()),
+            )),
+        })
+        .collect::<Result<_, _>>()?;
+    let confs: Vec<Option<&str>> = olds.iter().map(Option::as_deref).collect();
+    let l = hide::luns(&topo, &a.luns, hiding, &confs).map_err(|e| {
+        let code = match e {
+            hide::LunError::NotFound(_) => exit::CONDITION_FALSE,
+            hide::LunError::NoWwid { .. } => exit::REFUSED,
+        };
+        Failure(code, e.into())
+    })?;
+    let active = hide::active_vgs(&l.units);
+    if hiding && !active.is_empty() {
+        for v in &active {
+            eprintln!(
+                "vmguest-attach: VG {} on {} is active on this host: deactivate it first (vgchange -an {})",
+                v.vg, v.lun, v.vg
+            );
+        }
+        eprintln!("vmguest-attach: nothing hidden");
+        return Ok(exit::REFUSED);
+    }
+    let name = |i: usize| files[i].display().to_string();
+    let news = hide::edit(hiding, &l, (&name(0), confs[0]), (&name(1), confs[1]))
+        .map_err(anyhow::Error::from)?;
+    let stamp = hide::stamp(std::time::SystemTime::now());
+    let mut report = Vec::new();
+    for (i, new) in news.iter().enumerate() {
+        let (file, old) = (files[i], olds[i].as_deref());
+        let changed = old != new.as_deref();
+        let written = if changed && a.apply {
+            Some(hide::apply(file, old, new.as_deref(), &stamp).map_err(anyhow::Error::from)?)
+        } else {
+            None
+        };
+        let diff = hide::diff(&file.display().to_string(), old, new.as_deref());
+        if !cli.json {
+            if !changed {
+                println!(
+                    "{}: unchanged ({})",
+                    file.display(),
+                    if hiding {
+                        "already hides them"
+                    } else {
+                        "has no entries of hide for them"
+                    }
+                );
+            } else if let Some(w) = &written {
+                if let Some(b) = &w.backup {
+                    println!("{}: backed up as {}", file.display(), b.display());
+                }
+                println!(
+                    "{}: {}",
+                    file.display(),
+                    if w.removed {
+                        "removed (hide had created it)"
+                    } else {
+                        "written"
+                    }
+                );
+            } else {
+                print!("{diff}");
+            }
+        }
+        report.push(serde_json::json!({
+            "file": file, "changed": changed, "diff": diff, "written": written,
+        }));
+    }
+    let maps: Vec<String> = l.targets.iter().filter_map(|t| t.map.clone()).collect();
+    let commands = hide::reload_commands(hiding, &maps);
+    let mut status = exit::OK;
+    let changed_any = report.iter().any(|r| r["changed"] == true);
+    if a.reload && changed_any {
+        for c in &commands {
+            match hide::run(c) {
+                Ok(()) => println!("ran: {}", c.join(" ")),
+                Err(e) => {
+                    eprintln!("vmguest-attach: {e}");
+                    status = exit::DEVICE_ERROR;
+                }
+            }
+        }
+    } else if !cli.json && changed_any {
+        println!(
+            "{}, run: {}",
+            if a.apply {
+                "to make multipathd and LVM read the files"
+            } else {
+                "nothing written (--apply writes the files); after that"
+            },
+            commands
+                .iter()
+                .map(|c| c.join(" "))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    if cli.json {
+        print_json(&serde_json::json!({
+            "action": if hiding { "hide" } else { "unhide" },
+            "applied": a.apply, "wwids": l.wwids, "files": report, "commands": commands,
+        }))?;
+    }
+    Ok(status)
 }
 
 fn main() -> ExitCode {
