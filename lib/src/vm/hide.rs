@@ -729,6 +729,42 @@ pub fn reload_commands(hide: bool, maps: &[String]) -> Vec<Vec<String>> {
     v
 }
 
+/// Runs [`reload_commands`] and says how each went. `multipathd
+/// reconfigure` may take a blacklisted map away itself (and returns before
+/// it has), so a map is flushed only while `/dev/mapper/MAP` exists, and
+/// tried again for a few seconds while it still does.
+pub fn reload(hide: bool, maps: &[String]) -> Vec<(String, Result<(), String>)> {
+    let mut out = Vec::new();
+    for cmd in reload_commands(hide, maps) {
+        let line = cmd.join(" ");
+        let map = match cmd.as_slice() {
+            [m, f, name] if m == "multipath" && f == "-f" => Some(name.clone()),
+            _ => None,
+        };
+        let r = match map {
+            Some(name) => {
+                let dev = Path::new("/dev/mapper").join(&name);
+                let mut r = Ok(());
+                for _ in 0..10 {
+                    if !dev.exists() {
+                        r = Ok(());
+                        break;
+                    }
+                    r = run(&cmd);
+                    if r.is_ok() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+                r
+            }
+            None => run(&cmd),
+        };
+        out.push((line, r));
+    }
+    out
+}
+
 /// Runs `cmd`; `Err` with a sentence when it does not start or fails.
 pub fn run(cmd: &[String]) -> Result<(), String> {
     let Some((prog, args)) = cmd.split_first() else {

@@ -956,9 +956,9 @@ fn hide_cmd(cli: &Cli, a: &HideArgs, hiding: bool) -> Result<u8, Failure> {
     let mut status = exit::OK;
     let changed_any = report.iter().any(|r| r["changed"] == true);
     if a.reload && changed_any {
-        for c in &commands {
-            match hide::run(c) {
-                Ok(()) => println!("ran: {}", c.join(" ")),
+        for (c, r) in hide::reload(hiding, &maps) {
+            match r {
+                Ok(()) => println!("ok: {c}"),
                 Err(e) => {
                     eprintln!("vmguest-attach: {e}");
                     status = exit::DEVICE_ERROR;
