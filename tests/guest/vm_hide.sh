@@ -116,5 +116,26 @@ pathmap vgs --policy "$tmp/policy.toml" >"$tmp/vgs2" 2>&1
 grep -q "^ERROR guest-vg-on-host: VG $vg belongs to guest node1 but is visible on host " "$tmp/vgs2" ||
 	{ bad "pathmap vgs does not report $vg visible"; cat "$tmp/vgs2"; }
 
+# Again under a filter that ends in an accept-all pattern: LVM accepts a
+# device when any of its names reaches an accept pattern first, so hide
+# must reject every name of the LUN, kernel names too.
+sed 's/"r|^\/dev\/mapper\/fk-|" \]/"r|^\/dev\/mapper\/fk-|", "a|.*|" ]/' "$tmp/lvm.orig" >"$tmp/lvm.acc"
+grep -q '"a|\.\*|" \]' "$tmp/lvm.acc" || fail "could not add an accept pattern to the filter"
+cat "$tmp/lvm.acc" >"$lvmc"
+vmguest-attach hide --apply --reload "$w0" >"$tmp/h4" 2>&1 || { bad "hide under an accept-all filter failed"; cat "$tmp/h4"; }
+grep -q '"r|^/dev/sd[a-z]*\[0-9\]\*\$|",' "$lvmc" || { bad "no kernel-name rejects under an accept-all filter"; cat "$lvmc"; }
+pvs --config 'devices { multipath_component_detection = 0 }' --noheadings -o pv_name,vg_name \
+	>"$tmp/pvs4" 2>"$tmp/pvs4.err"
+if grep -q "$vg" "$tmp/pvs4"; then
+	bad "pvs still sees $vg after hide under an accept-all filter"
+	cat "$tmp/pvs4" "$tmp/pvs4.err"
+	ls -l /dev/disk/by-id /dev/disk/by-path
+else
+	note "ok: pvs no longer sees a PV on $w0 under an accept-all filter"
+fi
+vmguest-attach unhide --apply --reload "$w0" >"$tmp/u2" 2>&1 || { bad "second unhide failed"; cat "$tmp/u2"; }
+cmp -s "$lvmc" "$tmp/lvm.acc" && cmp -s "$mp" "$tmp/mp.orig" ||
+	{ bad "the second unhide did not restore the files"; diff -u "$tmp/lvm.acc" "$lvmc"; }
+
 [ "$failed" = 0 ] && note "vm_hide: all checks passed"
 exit "$failed"

@@ -35,5 +35,6 @@ fn guest_vmguest_attach_hide_and_unhide() {
         .assert_stdout_contains("ok: unhide restored both files byte for byte")
         .assert_stdout_contains("ok: multipath -ll shows")
         .assert_stdout_contains("ok: pvs sees guestvg0 again")
+        .assert_stdout_contains("under an accept-all filter")
         .assert_stdout_contains("vm_hide: all checks passed");
 }
