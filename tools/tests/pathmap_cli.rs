@@ -179,3 +179,37 @@ fn vgs_across_hosts_and_policy_findings() {
     let o = vgs(&["@policy.toml"]);
     assert_eq!(o.status.code(), Some(6), "{}", common::text(&o));
 }
+
+/// This host's VGs (here a sysfs fixture tree with captured pvs and lvs
+/// reports): the PV on a path of the unit names the unit.
+#[test]
+fn vgs_of_this_host_from_lvm_reports() {
+    let d = tempfile::tempdir().unwrap();
+    let pvs = d.path().join("pvs.json");
+    let lvs = d.path().join("lvs.json");
+    std::fs::write(
+        &pvs,
+        r#"{"report":[{"pv":[{"pv_name":"/dev/sdb","vg_name":"hostvg","vg_attr":"wz--n-","vg_systemid":"kvm1","vg_lock_type":""}]}]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &lvs,
+        r#"{"report":[{"lv":[{"vg_name":"hostvg","lv_name":"srv","lv_attr":"-wi-a-----","lv_active":"active"}]}]}"#,
+    )
+    .unwrap();
+    let o = pathmap(
+        "iscsi",
+        &[
+            "--pvs-json",
+            pvs.to_str().unwrap(),
+            "--lvs-json",
+            lvs.to_str().unwrap(),
+            "vgs",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", common::text(&o));
+    assert_eq!(
+        out(&o),
+        "VG hostvg: LUNs 36001405e6a3b4c5d6e7f8091a2b3c4d5; system ID kvm1; lock type -\n  this host: active (srv)\n"
+    );
+}
