@@ -63,12 +63,20 @@ pub struct Target {
 }
 
 impl Target {
-    /// The target for a unit, or `None` when it has no WWID (there is
-    /// nothing persistent to blacklist it by).
+    /// The target for a unit, or `None` when it has no WWID that can be
+    /// written into the files (there is nothing persistent to blacklist
+    /// it by). The model may come from a file, so a WWID is taken only
+    /// when made of letters, digits and `._:-`, and a pattern only when it
+    /// has no quote or line break.
     pub fn of(l: &Lun) -> Option<Target> {
         let wwid = l.wwid.as_ref()?.as_str().to_string();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "._:-".contains(c);
+        if wwid.is_empty() || !wwid.chars().all(plain) {
+            return None;
+        }
         let (kernel, persistent): (Vec<String>, Vec<String>) = lvm::reject_patterns(l)
             .into_iter()
+            .filter(|p| !p.contains(['"', '\n', '\r']))
             .partition(|p| is_kernel_name_pattern(p));
         Some(Target {
             wwid,
@@ -793,8 +801,9 @@ pub enum LunError {
     /// entries for it as a WWID).
     #[error("{0}: no such LUN on this host")]
     NotFound(String),
-    /// The unit has no WWID to blacklist it by.
-    #[error("{name}: unit {label} has no WWID to hide it by")]
+    /// The unit has no WWID to blacklist it by (or one that cannot be
+    /// written into the files).
+    #[error("{name}: unit {label} has no usable WWID to hide it by")]
     NoWwid {
         /// The name given.
         name: String,
@@ -945,6 +954,24 @@ mod tests {
             .contains(&"r|^/dev/mapper/mpatha(p?[0-9]+)?$|".to_string()));
         assert!(t.persistent.iter().any(|p| p.contains("by-path")));
         assert!(t.persistent.iter().any(|p| p.contains("by-id/wwn-")));
+    }
+
+    #[test]
+    fn odd_names_from_a_model_file_are_not_written() {
+        let mut t = topo(1);
+        t.luns[0].wwid = Some("3600 a\n}".into());
+        assert_eq!(Target::of(&t.luns[0]), None);
+        let mut t = topo(1);
+        t.luns[0].paths[0].by_path = vec!["x\"y".into(), "z\nw".into()];
+        let tg = Target::of(&t.luns[0]).unwrap();
+        assert!(
+            tg.persistent.iter().all(|p| !p.contains(['"', '\n'])),
+            "{tg:?}"
+        );
+        assert!(
+            tg.persistent.iter().any(|p| p.contains("by-path")),
+            "{tg:?}"
+        );
     }
 
     #[test]
