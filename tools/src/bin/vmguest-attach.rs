@@ -550,6 +550,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             }
             report(&apply::attach(hv, name, &ps)?, cli.json)
         }
+        // Handled above, without libvirt.
         Cmd::Hide(_) | Cmd::Unhide(_) => Ok(exit::OK),
         Cmd::Detach { domain: name, luns } => {
             if matches!(src, Source::Files(_)) {
