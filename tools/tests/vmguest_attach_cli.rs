@@ -564,3 +564,24 @@ fn pr_test_takes_one_disk_and_a_peer() {
     assert_eq!(code(&o), 1, "{}", text(&o));
     assert!(err(&o).contains("one disk"), "{}", text(&o));
 }
+
+#[test]
+fn plan_in_paths_mode_shows_what_hide_would_write() {
+    let v = files(&["plan", "node1", WWID, "--mode", "paths", "--json"]);
+    let o = run("topology-paths.json", &args(&v));
+    let p = &json(&o)[0];
+    let h = p["hygiene"].as_str().unwrap_or_else(|| panic!("{p}"));
+    assert!(h.contains(&format!("wwid \"^{WWID}$\"")), "{h}");
+    assert!(h.contains("global_filter"), "{h}");
+    let v = files(&["plan", "node1", WWID, "--mode", "paths"]);
+    let o = run("topology-paths.json", &args(&v));
+    assert!(
+        out(&o).contains("hygiene (vmguest-attach hide --apply would write)"),
+        "{}",
+        text(&o)
+    );
+    // Map mode changes nothing on the host: no hygiene.
+    let v = files(&["plan", "node1", WWID, "--json"]);
+    let o = run("topology-map.json", &args(&v));
+    assert!(json(&o)[0].get("hygiene").is_none(), "{}", text(&o));
+}

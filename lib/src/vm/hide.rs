@@ -882,6 +882,30 @@ pub fn edit(
     })
 }
 
+/// What `hide` would change for unit `l` in the two files (each a file
+/// name and its text, `None` when missing), as [`diff`]s: what `plan`
+/// shows for a LUN given path by path. Empty when nothing would change.
+pub fn preview(
+    l: &Lun,
+    multipath: (&str, Option<&str>),
+    lvm_conf: (&str, Option<&str>),
+) -> Result<String, HideError> {
+    let Some(t) = Target::of(l) else {
+        return Ok(String::new());
+    };
+    let t = [t];
+    let mp = hide_multipath(multipath.0, multipath.1, &t)?;
+    let lv = hide_lvm(lvm_conf.0, lvm_conf.1, &t)?;
+    let mut out = String::new();
+    if mp.is_some() {
+        out.push_str(&diff(multipath.0, multipath.1, mp.as_deref()));
+    }
+    if lv.is_some() {
+        out.push_str(&diff(lvm_conf.0, lvm_conf.1, lv.as_deref()));
+    }
+    Ok(out)
+}
+
 /// The volume groups on `luns` that have an active LV on this host: what
 /// hide refuses to hide.
 pub fn active_vgs(luns: &[&Lun]) -> Vec<lvm::VgOnLun> {
@@ -894,6 +918,22 @@ pub fn active_vgs(luns: &[&Lun]) -> Vec<lvm::VgOnLun> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_preview_is_what_hide_would_write() {
+        let t = topo(1);
+        let l = &t.luns[0];
+        let p = preview(l, ("mp.conf", None), ("lvm.conf", Some("devices {\n}\n"))).unwrap();
+        let w = l.wwid.as_ref().unwrap().as_str();
+        assert!(p.contains(&format!("wwid \"^{w}$\"")), "{p}");
+        assert!(p.contains("global_filter"), "{p}");
+        // Once hidden, nothing more.
+        let tg = [Target::of(l).unwrap()];
+        let mp = hide_multipath("mp.conf", None, &tg).unwrap();
+        let lv = hide_lvm("lvm.conf", Some("devices {\n}\n"), &tg).unwrap();
+        let again = preview(l, ("mp.conf", mp.as_deref()), ("lvm.conf", lv.as_deref())).unwrap();
+        assert_eq!(again, "");
+    }
     use crate::vm::hygiene;
     use crate::vm::rules::tests::topo;
 

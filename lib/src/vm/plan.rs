@@ -452,6 +452,11 @@ pub struct Plan {
     pub findings: Vec<Finding>,
     /// Every rule checked, passed or not.
     pub checked: Vec<Rule>,
+    /// In paths mode, what `vmguest-attach hide` would change in the
+    /// host's multipath.conf and lvm.conf (diffs); set by the caller, who
+    /// has the files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hygiene: Option<String>,
 }
 
 impl Plan {
@@ -608,6 +613,7 @@ pub fn plan(domain: &Domain, lun: &LunRef, requested: Option<Mode>, ctx: &Contex
         record,
         findings,
         checked,
+        hygiene: None,
     }
 }
 

@@ -373,6 +373,20 @@ fn plans(
         })?);
     }
     let mut ps = plan::plan_all(dom, &refs, mode(how), &ctx);
+    // Paths mode: what hide would change on this host.
+    let mp = std::fs::read_to_string(&cli.src.multipath_conf).ok();
+    let lvm = std::fs::read_to_string(&cli.src.lvm_conf).ok();
+    for (p, r) in ps.iter_mut().zip(&refs) {
+        if let (LunRef::Host(l), Mode::Paths) = (r, p.mode) {
+            let d = hide::preview(
+                l,
+                (&cli.src.multipath_conf.display().to_string(), mp.as_deref()),
+                (&cli.src.lvm_conf.display().to_string(), lvm.as_deref()),
+            )
+            .map_err(anyhow::Error::from)?;
+            p.hygiene = Some(d).filter(|d| !d.is_empty());
+        }
+    }
     // The host has no device for an iSCSI URL: ask the target who the LUN
     // is, so that the guest can check it is the one meant.
     if cli.src.domain_xml.is_empty() {
@@ -416,6 +430,10 @@ fn print_plan(p: &Plan) -> Result<()> {
     for d in &p.disks {
         println!("  disk {}:", d.target_dev().unwrap_or("?"));
         print!("{}", indent(&d.to_xml()?));
+    }
+    if let Some(h) = &p.hygiene {
+        println!("  hygiene (vmguest-attach hide --apply would write):");
+        print!("{}", indent(h));
     }
     println!("  checks:");
     for r in &p.checked {
