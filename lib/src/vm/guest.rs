@@ -668,4 +668,25 @@ mod tests {
         );
         std::fs::remove_dir_all(&t).unwrap();
     }
+
+    proptest::proptest! {
+        /// The host's list is untrusted input in the guest.
+        #[test]
+        fn the_expectation_reader_never_panics(text in "\\PC{0,300}", dom in proptest::option::of("[a-b]")) {
+            let _ = expected_from_list(&text, dom.as_deref());
+        }
+
+        #[test]
+        fn a_damaged_list_never_panics(cut in 0usize..800, piece in "[\\[\\]{}\",:0-9a-z ]{0,10}") {
+            let mut x = LIST.to_string();
+            let at = cut.min(x.len());
+            x.insert_str(at, &piece);
+            if let Ok(e) = expected_from_list(&x, None) {
+                let d = [disk("/dev/sda", Some("36001405aa"), Attachment::PassThrough)];
+                for one in &e {
+                    let _ = match_expected(&d, one);
+                }
+            }
+        }
+    }
 }

@@ -152,4 +152,11 @@ mod tests {
         assert_eq!(r.vendor.as_deref(), Some("FENCEKIT"));
         assert_eq!(r.size_bytes, Some(16_777_216));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn the_parser_never_panics(a in "\\PC{0,200}", b in "(Unit Serial Number:)?\\PC{0,80}", c in "(Total size:)?\\PC{0,40}") {
+            let _ = parse(&a, &b, &c);
+        }
+    }
 }
