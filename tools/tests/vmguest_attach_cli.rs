@@ -585,3 +585,66 @@ fn plan_in_paths_mode_shows_what_hide_would_write() {
     let o = run("topology-map.json", &args(&v));
     assert!(json(&o)[0].get("hygiene").is_none(), "{}", text(&o));
 }
+
+/// Every element plan writes, put into the fixture domain, passes libvirt's
+/// own schema (`virt-xml-validate FILE domain`): map mode (block source,
+/// managed reservations), paths mode (by-path sources) and an iSCSI URL
+/// (network source with the guest's initiator).
+#[test]
+fn planned_disks_validate_against_libvirts_schema() {
+    let Some(validate) = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("virt-xml-validate"))
+            .find(|f| f.is_file())
+    }) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "virt-xml-validate is missing (libvirt-clients, scripts/setup-deps.sh)"
+        );
+        eprintln!("skipped: virt-xml-validate not installed");
+        return;
+    };
+    let domain = std::fs::read_to_string(vm("node1.xml")).unwrap();
+    let url = "iscsi://192.168.10.1:3260/iqn.2003-01.org.example:san/0";
+    let cases: [(&str, Vec<&str>); 3] = [
+        ("topology-map.json", vec![WWID]),
+        (
+            "topology-paths.json",
+            vec![WWID, "--mode", "paths", "--force"],
+        ),
+        (
+            "topology-map.json",
+            vec![url, "--initiator", "iqn.2026-01.org.example:node1"],
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (topo, extra)) in cases.iter().enumerate() {
+        let mut a = files(&["plan", "node1"]);
+        a.extend(
+            extra
+                .iter()
+                .filter(|x| **x != "--force")
+                .map(|s| s.to_string()),
+        );
+        a.push("--json".into());
+        let o = run(topo, &args(&a));
+        let p = &json(&o)[0];
+        let mut devices = String::new();
+        if let Some(c) = p["controller"].as_str() {
+            devices.push_str(c);
+        }
+        for d in p["disks"].as_array().unwrap() {
+            devices.push_str(d.as_str().unwrap());
+        }
+        assert!(!devices.is_empty(), "case {i}: {}", text(&o));
+        let doc = domain.replacen("</devices>", &format!("{devices}</devices>"), 1);
+        let f = dir.path().join(format!("case{i}.xml"));
+        std::fs::write(&f, &doc).unwrap();
+        let v = Command::new(&validate)
+            .arg(&f)
+            .arg("domain")
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "case {i}: {}\n{doc}", text(&v));
+    }
+}
