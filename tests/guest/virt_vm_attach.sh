@@ -69,6 +69,7 @@ echo "ok: dumpxml (live and --inactive) of $A and $B show the LUN with their own
 step 0 "list --json on the host" va "${CL[@]}" list --json
 cp "$FK_OUT" "$tmp/host.json"
 step 0 "list: the emulated disks are flagged" va "${CL[@]}" list
+expect "sda lun scsi $FK_TGT_IQN/1 wwid=\? serial=$FK_LUN_SERIAL mode=lun"
 expect "$C:"
 expect "REFUSED.*(device='disk'|pass-through)"
 expect "REFUSED.*virtio"

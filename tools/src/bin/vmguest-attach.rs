@@ -468,8 +468,14 @@ fn print_list(l: &DomainLuns) {
     }
     for d in &l.disks {
         let id = d.lun.as_ref();
+        // An iSCSI LUN the host has no device for is known by its serial.
+        let serial = id
+            .filter(|i| i.wwid.is_none())
+            .and_then(|i| i.serial.as_deref())
+            .map(|s| format!(" serial={s}"))
+            .unwrap_or_default();
         println!(
-            "  {} {} {} {} wwid={} mode={}",
+            "  {} {} {} {} wwid={}{serial} mode={}",
             d.target.as_deref().unwrap_or("?"),
             d.device,
             d.bus.as_deref().unwrap_or("?"),
