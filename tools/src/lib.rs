@@ -42,6 +42,37 @@ use fencekit::vm::xml::XmlError;
 /// [`sg3_exit_status`]) so that scripts written for sg_persist keep
 /// working. fencectl's fence-agent mode returns the fence-agent statuses,
 /// which the library computes (`fencekit::fence::agent::exit`).
+/// Prints the steps of a two-node fencing test (`fencectl verify --pair`,
+/// `vmguest-attach verify --pr-test`), each line after `indent`, and
+/// returns the exit status: 0 it can fence, 2 a step failed, 4 refused
+/// (registrations exist, or a device could not be opened).
+pub fn print_pair(r: &fencekit::fence::verify::PairReport, indent: &str) -> u8 {
+    if let Some(e) = &r.refused {
+        println!("refused: {e}");
+    }
+    for s in &r.steps {
+        let sep = if s.detail.is_empty() { "" } else { ": " };
+        let mark = if s.ok { "ok  " } else { "FAIL" };
+        println!("{indent}{mark} {}{sep}{}", s.step, s.detail);
+    }
+    let verdict = if r.passed {
+        "can fence"
+    } else {
+        "CANNOT FENCE"
+    };
+    println!("{} and {}: {verdict}", r.a, r.b);
+    pair_status(r)
+}
+
+/// The exit status of a two-node fencing test (see [`print_pair`]).
+pub fn pair_status(r: &fencekit::fence::verify::PairReport) -> u8 {
+    match (&r.refused, r.passed) {
+        (Some(_), _) => exit::REFUSED,
+        (None, true) => exit::OK,
+        (None, false) => exit::CONDITION_FALSE,
+    }
+}
+
 pub mod exit {
     /// Done: the command did what it was asked, or the condition it checks
     /// holds.

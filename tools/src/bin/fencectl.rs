@@ -781,38 +781,9 @@ fn verify_cmd(
         };
         if json {
             print_json(&serde_json::json!({"command": "verify-pair", "result": r}))?;
-        } else {
-            if let Some(e) = &r.refused {
-                println!("refused: {e}");
-            }
-            for s in &r.steps {
-                println!(
-                    "{} {}{}",
-                    if s.ok { "ok  " } else { "FAIL" },
-                    s.step,
-                    if s.detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", s.detail)
-                    }
-                );
-            }
-            println!(
-                "{} and {}: {}",
-                r.a,
-                r.b,
-                if r.passed {
-                    "can fence"
-                } else {
-                    "CANNOT FENCE"
-                }
-            );
+            return Ok(fencekit_tools::pair_status(&r));
         }
-        return Ok(match (&r.refused, r.passed) {
-            (Some(_), _) => code::REFUSED,
-            (None, true) => code::OK,
-            (None, false) => code::CONDITION_FALSE,
-        });
+        return Ok(fencekit_tools::print_pair(&r, ""));
     }
     let set = ctx.devices(devs)?;
     let mut all = true;

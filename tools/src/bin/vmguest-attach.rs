@@ -654,35 +654,9 @@ fn verify_cmd(v: &VerifyArgs, json: bool) -> Result<u8, Failure> {
         );
         if json {
             print_json(&serde_json::json!({"command": "pr-test", "result": r}))?;
-        } else {
-            if let Some(e) = &r.refused {
-                println!("refused: {e}");
-            }
-            for s in &r.steps {
-                let sep = if s.detail.is_empty() { "" } else { ": " };
-                println!(
-                    "    {} {}{sep}{}",
-                    if s.ok { "ok  " } else { "FAIL" },
-                    s.step,
-                    s.detail
-                );
-            }
-            println!(
-                "{} and {}: {}",
-                r.a,
-                r.b,
-                if r.passed {
-                    "can fence"
-                } else {
-                    "CANNOT FENCE"
-                }
-            );
+            return Ok(fencekit_tools::pair_status(&r));
         }
-        return Ok(match (&r.refused, r.passed) {
-            (Some(_), _) => exit::REFUSED,
-            (None, true) => exit::OK,
-            (None, false) => exit::CONDITION_FALSE,
-        });
+        return Ok(fencekit_tools::print_pair(&r, "    "));
     }
     let mut expected = Vec::new();
     if let Some(p) = &v.expect {
