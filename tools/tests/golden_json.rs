@@ -57,9 +57,14 @@ fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program)
         .args(args)
         .env_remove("RUST_LOG")
+        // No libvirt is needed for any of these: a call to it fails.
+        .env("LIBVIRT_DEFAULT_URI", NO_LIBVIRT)
         .output()
         .unwrap()
 }
+
+/// A libvirt URI that cannot be reached, whether or not libvirtd runs.
+const NO_LIBVIRT: &str = "qemu+unix:///system?socket=/nonexistent/fencekit-no-libvirt";
 
 #[test]
 fn pathmap_json_schemas() {

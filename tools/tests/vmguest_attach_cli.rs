@@ -24,6 +24,12 @@ fn vm(name: &str) -> PathBuf {
 /// lvm.conf unless the arguments give them.
 fn run(topology: &str, args: &[&str]) -> Output {
     Command::new(VMGUEST_ATTACH)
+        // Without --connect these need no libvirt: a call to it fails,
+        // whether or not libvirtd runs here.
+        .env(
+            "LIBVIRT_DEFAULT_URI",
+            "qemu+unix:///system?socket=/nonexistent/fencekit-no-libvirt",
+        )
         .arg("--topology")
         .arg(vm(topology))
         .arg("--multipath-conf")

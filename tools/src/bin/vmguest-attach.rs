@@ -497,6 +497,8 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
         Cmd::Verify(v) => return verify_cmd(v, cli.json),
         Cmd::Hide(a) => return hide_cmd(cli, a, true),
         Cmd::Unhide(a) => return hide_cmd(cli, a, false),
+        // The cluster's audit reads the hosts' lists, not this host's libvirt.
+        Cmd::Check { hosts } if !hosts.is_empty() => return run_check(cli, None, hosts),
         _ => {}
     }
     let src = open(&cli.src)?;
@@ -547,7 +549,7 @@ fn run(cli: &Cli) -> Result<u8, Failure> {
             }
             Ok(exit::OK)
         }
-        Cmd::Check { hosts } => run_check(cli, &src, hosts),
+        Cmd::Check { hosts } => run_check(cli, Some(&src), hosts),
         Cmd::Attach {
             domain: name,
             luns,
@@ -751,10 +753,11 @@ fn running(src: &Source, names: &[String]) -> Result<Option<Vec<String>>> {
     Ok(Some(out))
 }
 
-/// `check`: this host's audit, or the cluster's from HOST.json files.
-fn run_check(cli: &Cli, src: &Source, files: &[PathBuf]) -> Result<u8, Failure> {
+/// `check`: this host's audit (`src`), or the cluster's from HOST.json
+/// files.
+fn run_check(cli: &Cli, src: Option<&Source>, files: &[PathBuf]) -> Result<u8, Failure> {
     let cluster = load_cluster(&cli.src)?;
-    let report = if files.is_empty() {
+    let report = if let (true, Some(src)) = (files.is_empty(), src) {
         audit_this_host(cli, src, &cluster)?
     } else {
         let mut lists = Vec::new();
