@@ -31,9 +31,23 @@ mp=/etc/multipath.conf
 lvmc=/etc/lvm/lvm.conf
 # LIO's backing devices for the LUNs (loop devices, dm maps fk-lun<i>)
 # are in this kernel too and carry the same PVs: the host's own filter,
-# which hide must extend (rejects only, one line).
-awk '{ print } /^devices \{/ { print "    global_filter = [ \"r|^/dev/loop[0-9]+$|\", \"r|^/dev/mapper/fk-|\" ]" }' \
+# which hide must extend (rejects only, one line). Every name of those
+# devices is rejected (/dev/dm-N, /dev/disk/by-diskseq/K, ... too), so
+# that the accept-all case below accepts none of them by another name.
+bed=
+for d in /dev/loop[0-9]* /dev/mapper/fk-*; do
+	[ -b "$d" ] && bed="$bed $(stat -L -c '%t:%T' "$d")"
+done
+rejects='"r|^/dev/loop[0-9]+$|", "r|^/dev/mapper/fk-|"'
+for n in $(find /dev -type b -o -type l 2>/dev/null | grep -v '^/dev/mapper/fk-\|^/dev/loop'); do
+	[ -b "$n" ] || continue
+	case " $bed " in *" $(stat -L -c '%t:%T' "$n") "*)
+		rejects="$rejects, \"r|^$(printf '%s' "$n" | sed 's/[.+]/\\&/g')\$|\"" ;;
+	esac
+done
+R=$rejects awk '{ print } /^devices \{/ { print "    global_filter = [ " ENVIRON["R"] " ]" }' \
 	"$lvmc" >"$tmp/lvm.new" && cat "$tmp/lvm.new" >"$lvmc" || fail "could not write $lvmc"
+grep -q 'global_filter = \[ "r|^/dev/loop' "$lvmc" || fail "no bed filter in $lvmc"
 cp "$mp" "$tmp/mp.orig"
 cp "$lvmc" "$tmp/lvm.orig"
 
@@ -119,7 +133,7 @@ grep -q "^ERROR guest-vg-on-host: VG $vg belongs to guest node1 but is visible o
 # Again under a filter that ends in an accept-all pattern: LVM accepts a
 # device when any of its names reaches an accept pattern first, so hide
 # must reject every name of the LUN, kernel names too.
-sed 's/"r|^\/dev\/mapper\/fk-|" \]/"r|^\/dev\/mapper\/fk-|", "a|.*|" ]/' "$tmp/lvm.orig" >"$tmp/lvm.acc"
+sed 's/^\(    global_filter = \[ "r|^\/dev\/loop.*\) \]$/\1, "a|.*|" ]/' "$tmp/lvm.orig" >"$tmp/lvm.acc"
 grep -q '"a|\.\*|" \]' "$tmp/lvm.acc" || fail "could not add an accept pattern to the filter"
 cat "$tmp/lvm.acc" >"$lvmc"
 vmguest-attach hide --apply --reload "$w0" >"$tmp/h4" 2>&1 || { bad "hide under an accept-all filter failed"; cat "$tmp/h4"; }
