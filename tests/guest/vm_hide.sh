@@ -48,6 +48,7 @@ done
 R=$rejects awk '{ print } /^devices \{/ { print "    global_filter = [ " ENVIRON["R"] " ]" }' \
 	"$lvmc" >"$tmp/lvm.new" && cat "$tmp/lvm.new" >"$lvmc" || fail "could not write $lvmc"
 grep -q 'global_filter = \[ "r|^/dev/loop' "$lvmc" || fail "no bed filter in $lvmc"
+grep -q "\"r|^/dev/dm-[0-9]*\$|\"" "$lvmc" || fail "the bed filter does not reject the backing maps by their dm-N names"
 cp "$mp" "$tmp/mp.orig"
 cp "$lvmc" "$tmp/lvm.orig"
 
