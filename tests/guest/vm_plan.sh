@@ -1,6 +1,6 @@
 #!/bin/sh
-# Guest test: vmguest-attach plan on a real LUN of the LIO guest bed (iSCSI
-# fabric, one node with two paths, multipath): the LUN is resolved from
+# Guest test: vmguest-attach plan on a real LUN of the LIO guest bed (two
+# tcm_loop nexuses to one LUN, seen as one host's two paths, multipath): the LUN is resolved from
 # each of its names (WWID, map, by-path, sd, H:C:T:L) to the same unit; map
 # mode gives the map's persistent dm-uuid name with managed reservations;
 # paths mode gives each path's by-path name and is refused until
@@ -12,10 +12,10 @@ set -u
 . /fk/bin/steps.sh
 W=$FK_LUN0_WWID
 M=$FK_LUN0_MPATH
-P0=$FK_LUN0_NODE0_PATH0_BYPATH
-P1=$FK_LUN0_NODE0_PATH1_BYPATH
+P0=$FK_LUN0_NODE0_BYPATH
+P1=$FK_LUN0_NODE1_BYPATH
 D="--domain-xml /fk/bin/node1.xml --lvm-conf /nonexistent/lvm.conf"
-for name in "$W" "$M" "${M#/dev/mapper/}" "$P0" "$FK_LUN0_NODE0_PATH1_SD" "$FK_LUN0_NODE0_HCTL"; do
+for name in "$W" "$M" "${M#/dev/mapper/}" "$P0" "$FK_LUN0_NODE1_SD" "$FK_LUN0_NODE0_HCTL"; do
     step 0 "plan by $name" vmguest-attach $D plan node1 "$name" --json
     expect "\"wwid\": \"$W\""
     expect "\"mode\": \"map\""

@@ -18,7 +18,9 @@ fn guest_vm_plan_resolves_a_multipathed_lun() {
     if !require_or_skip("guest_vm_plan_resolves_a_multipathed_lun") {
         return;
     }
-    let out = common::iscsi(1, 1, 2)
+    // The loop fabric: two nexuses to the LUN are this "host's" two paths
+    // (by-path names from the bed), and it boots in seconds.
+    let out = common::lio(2, 1)
         .multipath(true)
         .lun_size_mb(16)
         .file(common::VMGUEST_ATTACH)
