@@ -222,3 +222,17 @@ esac
 GS
     chmod +x "$1/on" "$1/guest-state"
 }
+
+# fk_ldd_all LD_LIBRARY_PATH FILE...: ldd of every FILE, in batches of 16
+# run in parallel. Each batch writes a file of its own, printed after all
+# are done: parallel writers into one pipe interleave lines longer than
+# the pipe's atomic write (seen: a library path cut to "/lib/x86_64-").
+fk_ldd_all() {
+    local path=$1 out
+    shift
+    out=$(mktemp -d)
+    printf '%s\n' "$@" | LD_LIBRARY_PATH=$path xargs -r -n 16 -P "$(nproc)" \
+        sh -c 'ldd "$@" > "$(mktemp -p "$0" ldd.XXXXXX)" 2>/dev/null || true' "$out" || true
+    cat "$out"/* 2>/dev/null
+    rm -rf "$out"
+}

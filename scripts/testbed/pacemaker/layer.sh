@@ -53,9 +53,8 @@ pacemaker_layer() {
     # Shared libraries the layer's programs need and the base lacks.
     elfs=$(find "$root" -type f \( -perm -u+x -o -name '*.so*' \) | while read -r p; do
         [[ "$(head -c4 "$p" | od -An -c | tr -d ' ')" == 177ELF ]] && echo "$p"; done)
-    libs=$(printf '%s\n' $elfs |
-        LD_LIBRARY_PATH=$stage/usr/lib/x86_64-linux-gnu:$stage/usr/lib xargs -n 16 -P "$(nproc)" ldd 2>/dev/null |
-        sort -u || true)
+    # shellcheck disable=SC2086
+    libs=$(fk_ldd_all "$stage/usr/lib/x86_64-linux-gnu:$stage/usr/lib" $elfs | sort -u)
     if grep -q 'not found' <<<"$libs"; then
         fk_die "libraries not found for the pacemaker layer: $(grep 'not found' <<<"$libs" | awk '{print $1}' | sort -u | tr '\n' ' ')"
     fi
