@@ -41,6 +41,9 @@ pub struct Facts {
     pub vendor: Option<String>,
     /// INQUIRY product.
     pub product: Option<String>,
+    /// Unit serial number (VPD page 0x80) of the first path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
     /// The WWID of each path (None when it has none or could not be read).
     pub path_wwids: Vec<PathWwid>,
     /// READ KEYS: Ok, or the error; `pr_in_invalid_opcode` says whether it
@@ -161,7 +164,8 @@ pub struct Check {
     pub detail: String,
 }
 
-fn check(name: &'static str, state: State, detail: impl Into<String>) -> Check {
+/// A check with its result and reason.
+pub(crate) fn check(name: &'static str, state: State, detail: impl Into<String>) -> Check {
     Check {
         name,
         state,
@@ -328,6 +332,7 @@ pub fn gather<O: Opener>(opener: &O, dev: &Unit, sys: &Path, write: WriteTest) -
             if let Ok(i) = &id {
                 f.vendor = Some(i.inquiry.vendor_str());
                 f.product = Some(i.inquiry.product_str());
+                f.serial = i.serial.clone().filter(|s| !s.is_empty());
             }
         }
         f.path_wwids.push(PathWwid {

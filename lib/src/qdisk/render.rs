@@ -16,30 +16,13 @@ const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
-/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-// Month and day fit: `doe` is a `rem_euclid`, so `mp` is in 0..=11, the
-// month in 1..=12 and the day in 1..=31.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m as u32, d as u32)
-}
-
 /// `secs` since the epoch in the `ctime(3)` layout, UTC, without newline:
 /// `Thu Jan  1 00:00:00 1970`.
 pub fn ctime_utc(secs: u64) -> String {
     let secs = i64::try_from(secs).unwrap_or(i64::MAX / 2);
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil(days);
+    let (y, m, d) = crate::util::civil(days);
     // Fits: a `rem_euclid(7)` is in 0..7.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let weekday = days.rem_euclid(7) as usize;

@@ -1,6 +1,7 @@
 //! Small helpers shared by the library's modules: checked byte-order
-//! reads ([`be`]), the bounded thread fan-out ([`fanout`]) and the deadline
-//! on blocking device calls ([`with_deadline`]).
+//! reads ([`be`]), the bounded thread fan-out ([`fanout`]), the deadline
+//! on blocking device calls ([`with_deadline`]) and the civil date of a
+//! day count ([`civil`]).
 
 pub mod be;
 pub mod fanout;
@@ -46,6 +47,23 @@ where
         Err(mpsc::RecvTimeoutError::Timeout) => Err(DeadlineError::Elapsed(deadline)),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(DeadlineError::Lost),
     }
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+// Month and day fit: `doe` is a `rem_euclid`, so `mp` is in 0..=11, the
+// month in 1..=12 and the day in 1..=31.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+pub fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m as u32, d as u32)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::fence::verify::{self, Check, Facts, State};
+use crate::fence::verify::{self, check, Check, Facts, State};
 use crate::paths::{Opener, Unit};
 
 /// How a disk reaches the guest.
@@ -165,15 +165,12 @@ impl GuestDisk {
 pub fn inspect<O: Opener>(opener: &O, dev: &str, sys: &Path) -> GuestDisk {
     let facts = verify::gather(opener, &Unit::single(dev), sys, verify::WriteTest::Never);
     let drv = host_driver(dev, sys);
-    let d = opener.open(Path::new(dev)).ok();
-    let serial = d
-        .as_ref()
-        .and_then(|d| d.identity().ok())
-        .and_then(|i| i.serial)
-        .filter(|s| !s.is_empty());
-    let size_bytes = d
-        .as_ref()
-        .and_then(|d| d.read_capacity().ok())
+    // INQUIRY and the VPD pages were read by gather; only the capacity
+    // is asked here.
+    let size_bytes = opener
+        .open(Path::new(dev))
+        .and_then(|d| d.read_capacity())
+        .ok()
         .map(|c| c.bytes());
     GuestDisk {
         device: dev.to_string(),
@@ -185,17 +182,9 @@ pub fn inspect<O: Opener>(opener: &O, dev: &str, sys: &Path) -> GuestDisk {
             facts.product.as_deref(),
         ),
         host_driver: drv,
-        serial,
+        serial: facts.serial.clone(),
         size_bytes,
         facts,
-    }
-}
-
-fn check(name: &'static str, state: State, detail: impl Into<String>) -> Check {
-    Check {
-        name,
-        state,
-        detail: detail.into(),
     }
 }
 
